@@ -1,0 +1,93 @@
+"""Arrow schemas of the contract's three tables: events, scores and alerts."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+#: Columns every event has after validation (optional ones filled with their defaults).
+EVENT_SCHEMA = pa.schema(
+    [
+        pa.field("transaction_id", pa.string(), nullable=False),
+        pa.field("timestamp", TIMESTAMP, nullable=False),
+        pa.field("order_id", pa.string(), nullable=False),
+        pa.field("order_status", pa.string(), nullable=False),
+        pa.field("trader_id", pa.string(), nullable=False),
+        pa.field("instrument_id", pa.string(), nullable=False),
+        pa.field("trading_venue", pa.string(), nullable=False),
+        pa.field("side", pa.string(), nullable=False),
+        pa.field("price", pa.float64()),
+        pa.field("quantity", pa.float64(), nullable=False),
+        pa.field("order_type", pa.string(), nullable=False),
+        pa.field("counterparty_id", pa.string()),
+        pa.field("is_algo_trade", pa.bool_(), nullable=False),
+        pa.field("is_hft", pa.bool_(), nullable=False),
+        pa.field("bid_price", pa.float64()),
+        pa.field("ask_price", pa.float64()),
+        pa.field("bid_size", pa.float64()),
+        pa.field("ask_size", pa.float64()),
+    ]
+)
+
+#: Label columns, present only in labelled data.
+LABEL_SCHEMA = pa.schema(
+    [
+        pa.field("is_manipulation", pa.bool_(), nullable=False),
+        pa.field("manipulation_type", pa.string(), nullable=False),
+        pa.field("scenario_id", pa.string()),
+    ]
+)
+
+LABELLED_EVENT_SCHEMA = pa.schema(list(EVENT_SCHEMA) + list(LABEL_SCHEMA))
+
+REQUIRED_EVENT_COLUMNS: tuple[str, ...] = (
+    "transaction_id",
+    "timestamp",
+    "order_id",
+    "order_status",
+    "trader_id",
+    "instrument_id",
+    "side",
+    "price",
+    "quantity",
+)
+
+#: Defaults of the optional event columns.
+EVENT_DEFAULTS: dict[str, object] = {
+    "trading_venue": "XOFF",
+    "order_type": "LIMIT",
+    "is_algo_trade": False,
+    "is_hft": False,
+}
+
+SCORE_SCHEMA = pa.schema(
+    [
+        pa.field("transaction_id", pa.string(), nullable=False),
+        pa.field("score", pa.float64(), nullable=False),
+        pa.field("flagged", pa.bool_(), nullable=False),
+        pa.field("predicted_type", pa.string(), nullable=False),
+        pa.field("xgb_score", pa.float64(), nullable=False),
+        pa.field("ae_score", pa.float64()),
+        pa.field("rule_hits", pa.list_(pa.string()), nullable=False),
+    ]
+)
+
+ALERT_SCHEMA = pa.schema(
+    [
+        pa.field("alert_id", pa.string(), nullable=False),
+        pa.field("trader_id", pa.string(), nullable=False),
+        pa.field("instrument_id", pa.string(), nullable=False),
+        pa.field("manipulation_type", pa.string(), nullable=False),
+        pa.field("score", pa.float64(), nullable=False),
+        pa.field("start", TIMESTAMP, nullable=False),
+        pa.field("end", TIMESTAMP, nullable=False),
+        pa.field("transaction_ids", pa.list_(pa.string()), nullable=False),
+        pa.field("explanation", pa.string(), nullable=False),
+        pa.field("top_features", pa.string(), nullable=False),
+        # Provenance (optional contract extension): what raised the alert, from what input.
+        pa.field("model_version", pa.string()),
+        pa.field("config_hash", pa.string()),
+        pa.field("input_hash", pa.string()),
+    ]
+)
