@@ -1,0 +1,99 @@
+"""Speed and memory benchmarks of the batch path (make bench).
+
+Measures, on this machine: market generation speed, feature-engine speed, and
+features + XGBoost scoring throughput on one core for 1,000,000 events, with peak RSS.
+Prints a Markdown table for docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# one core for everything measured "on one core"
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+from tapewatch.detect.supervised import XGBoostConfig
+from tapewatch.engine.batch import score_events
+from tapewatch.engine.pipeline import Provenance
+from tapewatch.features.config import FeatureConfig
+from tapewatch.features.engine import FeatureEngine
+from tapewatch.learn.registry import load_model, save_model
+from tapewatch.learn.workflow import train_on_events
+from tapewatch.synth import MarketConfig, generate_market
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    """Run the benchmarks and print a Markdown table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--train-events", type=int, default=200_000)
+    args = parser.parse_args()
+    rows: list[tuple[str, str]] = []
+
+    t = time.perf_counter()
+    day = generate_market(MarketConfig(n_events=args.events, seed=11))
+    gen_s = time.perf_counter() - t
+    rows.append(
+        (
+            f"generate {day.num_rows:,} events",
+            f"{gen_s:.1f} s ({day.num_rows / gen_s:,.0f} events/s)",
+        )
+    )
+
+    train_day = generate_market(MarketConfig(n_events=args.train_events, seed=12))
+    outcome = train_on_events(
+        train_day, data_path="bench", data_hash="bench", xgb_config=XGBoostConfig()
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        save_model(outcome.bundle, Path(tmp))
+        model = load_model(Path(tmp), n_threads=1)
+    trees = (model.detector.best_iteration_ or 0) + 1
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+    engine = FeatureEngine(FeatureConfig())
+    engine.transform(day.slice(0, 1000))  # compile outside the timing
+    engine = FeatureEngine(FeatureConfig())
+    t = time.perf_counter()
+    for start in range(0, day.num_rows, 100_000):
+        engine.transform(day.slice(start, 100_000))
+    feat_s = time.perf_counter() - t
+    rows.append(
+        (
+            "feature engine, one core",
+            f"{day.num_rows / feat_s:,.0f} events/s ({feat_s / day.num_rows * 1e6:.2f} µs/event)",
+        )
+    )
+
+    t = time.perf_counter()
+    _, alerts = score_events(day, model, Provenance(model.version, model.config_hash, "bench"))
+    score_s = time.perf_counter() - t
+    rows.append(
+        (
+            f"features + XGBoost ({trees} rounds x 7 classes) + alerts, one core",
+            f"{day.num_rows / score_s:,.0f} events/s ({score_s:.1f} s for {day.num_rows:,}; {alerts.num_rows:,} alerts)",
+        )
+    )
+    rows.append(("peak RSS of the whole benchmark", f"{peak_rss_mb():,.0f} MiB"))
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print("| what | measured |")
+    print("|---|---|")
+    for what, value in rows:
+        print(f"| {what} | {value} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""The `tapewatch` command line: each command says what it reads and writes."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from tapewatch.cli import demo, evaluate, generate, score, train
+from tapewatch.learn.registry import ModelFormatError
+from tapewatch.learn.train import TrainingDataError
+from tapewatch.schema.errors import ContractError
+
+app = typer.Typer(
+    name="tapewatch",
+    help="Market-abuse surveillance: generate labelled markets, train, score, evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("generate")(generate.generate)
+app.command("train")(train.train)
+app.command("score")(score.score)
+app.command("evaluate")(evaluate.evaluate_command)
+app.command("demo")(demo.demo)
+
+#: errors a user can fix: one clear line, exit code 2, no traceback
+USER_ERRORS = (ContractError, ModelFormatError, TrainingDataError, FileNotFoundError, ValueError)
+
+
+def main() -> None:
+    """Entry point of the `tapewatch` script."""
+    try:
+        app()
+    except USER_ERRORS as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""`tapewatch score`: score an events file and group flagged events into alerts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tapewatch.cli.common import DEFAULT_DEADLETTER, DeadLetterDir, Quiet, console
+from tapewatch.cli.progress import progress_bar
+from tapewatch.engine.batch import ScoreResult, score_file
+from tapewatch.learn.registry import load_model
+
+
+def score(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Events file to score.")],
+    model: Annotated[Path, typer.Option(help="Model directory written by `tapewatch train`.")],
+    out: Annotated[Path, typer.Option(help="Scores file to write (Parquet, one row per event).")],
+    alerts: Annotated[Path | None, typer.Option(help="Alerts file to write (Parquet).")] = None,
+    batch_rows: Annotated[int, typer.Option(help="Events per micro-batch.")] = 100_000,
+    deadletter_dir: DeadLetterDir = DEFAULT_DEADLETTER,
+    quiet: Quiet = False,
+) -> None:
+    """Score INPUT with a model: write one score row per event and the alerts they raise."""
+    run_score(
+        input_path,
+        model,
+        out,
+        alerts,
+        batch_rows=batch_rows,
+        deadletter_dir=deadletter_dir,
+        quiet=quiet,
+        out_console=console(),
+    )
+
+
+def run_score(
+    input_path: Path,
+    model_dir: Path,
+    out: Path,
+    alerts: Path | None,
+    *,
+    batch_rows: int,
+    deadletter_dir: Path,
+    quiet: bool,
+    out_console: Console,
+) -> ScoreResult:
+    """Score a file and print what was read, rejected, flagged and raised."""
+    bundle = load_model(model_dir)
+    with progress_bar(out_console, "scoring", None, quiet=quiet) as advance:
+        result = score_file(
+            input_path,
+            bundle,
+            scores_out=out,
+            alerts_out=alerts,
+            deadletter_dir=deadletter_dir,
+            batch_rows=batch_rows,
+            on_progress=advance,
+        )
+    s = result.summary
+    out_console.print(
+        f"read {s.n_read:,} rows, {s.n_bad:,} rejected"
+        + (f" (see {s.deadletter_path})" if s.deadletter_path else "")
+        + f"; scored {s.n_scored:,}, flagged {s.n_flagged:,} ({s.n_flagged / max(s.n_scored, 1):.2%}),"
+        f" {s.n_alerts:,} alerts; model {bundle.version}"
+    )
+    out_console.print(f"scores: {out}" + (f"   alerts: {alerts}" if alerts else ""))
+    return result

@@ -1,0 +1,60 @@
+"""From class probabilities to the contract's score columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from tapewatch.detect.supervised import NONE_CLASS
+from tapewatch.schema.columns import SCORE_SCHEMA
+from tapewatch.schema.enums import TYPOLOGIES
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+TYPOLOGY_NAMES = np.array([str(t) for t in TYPOLOGIES], dtype=object)
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Per-event score, flag and most likely typology."""
+
+    score: F64
+    xgb_score: F64
+    flagged: npt.NDArray[np.bool_]
+    predicted: I64
+
+    @property
+    def predicted_names(self) -> npt.NDArray[np.object_]:
+        """Typology names of `predicted`."""
+        return TYPOLOGY_NAMES[self.predicted]
+
+
+def decide(proba: F64, threshold: float) -> Decisions:
+    """Flag rows whose P(any manipulation) reaches the threshold and name their typology."""
+    xgb_score = 1.0 - proba[:, NONE_CLASS]
+    score = xgb_score
+    flagged = score >= threshold
+    others = proba.copy()
+    others[:, NONE_CLASS] = -1.0
+    predicted = np.where(flagged, others.argmax(axis=1), NONE_CLASS).astype(np.int64)
+    return Decisions(score, xgb_score, flagged, predicted)
+
+
+def scores_table(transaction_ids: pa.Array | pa.ChunkedArray, decisions: Decisions) -> pa.Table:
+    """The contract's scores table for these events."""
+    n = len(decisions.score)
+    return pa.Table.from_arrays(
+        [
+            transaction_ids,
+            pa.array(decisions.score, pa.float64()),
+            pa.array(decisions.flagged),
+            pa.array(decisions.predicted_names, pa.string()),
+            pa.array(decisions.xgb_score, pa.float64()),
+            pa.nulls(n, pa.float64()),
+            pa.array([[]] * n, pa.list_(pa.string())),
+        ],
+        schema=SCORE_SCHEMA,
+    )

@@ -1,0 +1,132 @@
+"""Plain-words explanations of alerts from TreeSHAP contributions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from tapewatch.features.catalog import FEATURE_NAMES
+
+F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+
+#: How an analyst reads a feature's value; {v} is the value.
+PHRASES: dict[str, str] = {
+    "log_secs_since_trader_event": "{secs} s since the trader's previous event",
+    "trader_rate_1s": "{v:.0f} messages from the trader in about a second",
+    "trader_rate_10s": "{v:.1f} messages/s from the trader over 10 s",
+    "trader_rate_60s": "{v:.2f} messages/s from the trader over a minute",
+    "cancel_ratio_count": "{v:.1f} cancels per new order over the last minute",
+    "cancel_ratio_volume": "{pct} of the quantity placed cancelled over the last minute",
+    "order_to_trade_ratio": "{v:.1f} orders per execution",
+    "log_order_age": "the order was {secs} s old",
+    "cancelled_lifetime_mean": "cancelled orders lived {secs} s on average",
+    "fast_cancel_share": "{pct} of cancels within 1 s of placement",
+    "size_z": "order size {v:+.1f} standard deviations from the trader's usual",
+    "size_vs_touch_depth": "order size {v:.1f}x the displayed size at the best price",
+    "log_size_vs_market": "order size {ratio:.1f}x the instrument's typical order",
+    "dist_from_touch_ticks": "{v:.0f} ticks behind the best price",
+    "dist_from_touch_bps": "{v:.1f} bp behind the best price",
+    "buy_share": "{pct} of the quantity placed on the buy side",
+    "open_orders_same_side": "{v:.0f} open orders on this side",
+    "open_orders_opposite_side": "{v:.0f} open orders on the other side",
+    "open_levels_same_side": "open orders on {v:.0f} price levels of this side",
+    "open_qty_same_side_vs_touch": "open quantity {v:.1f}x the displayed size at the best price",
+    "open_qty_imbalance": "open quantity imbalance {v:+.2f} toward this side",
+    "opposite_fill_recency": "a fill on the other side {ago} before",
+    "cancels_after_opposite_fill": "{v:.1f} cancels within 2 s of an opposite-side fill in the last minute",
+    "same_side_cancel_burst": "{v:.1f} cancels on this side within about a second",
+    "cancel_qty_burst_vs_touch": "cancelled {v:.1f}x the displayed size within about a second",
+    "order_modify_count": "the order modified {v:.0f} times",
+    "self_trade": "{yesno} trade with itself",
+    "pair_trade_count": "{v:.1f} trades with this counterparty in the last 5 minutes",
+    "pair_round_trip": "{pct} of the quantity bought from this counterparty sold back to it",
+    "trade_cycle": "{yesno} trade closing a cycle A→B→C→A",
+    "distinct_counterparties": "{v:.0f} distinct counterparties in the last 8 fills",
+    "top_counterparty_share": "{pct} of the last fills with one counterparty",
+    "net_position_ratio": "net position {v:+.2f} of traded quantity",
+    "message_rate_burst": "instrument message rate {v:.1f}x its minute average",
+    "volume_spike": "instrument volume rate {v:.1f}x its 10-minute average",
+    "price_change_1m_bps": "price {v:+.0f} bp from its 1-minute average",
+    "price_change_30m_bps": "price {v:+.0f} bp from its 30-minute average",
+    "vwap_deviation_bps": "price {v:+.0f} bp from VWAP",
+    "spread_bps": "spread {v:.1f} bp",
+    "quote_imbalance": "displayed size imbalance {v:+.2f} toward this side",
+    "trader_volume_share": "{pct} of the instrument's volume over 5 minutes",
+    "trader_message_share": "{pct} of the instrument's messages over 10 s",
+    "fill_price_impact_bps": "fill moved the price {v:+.1f} bp in the trade's direction",
+    "trader_price_impact_bps": "the trader's fills moved the price {v:+.1f} bp over 5 minutes",
+    "secs_to_close": "{mins} minutes before the close",
+    "secs_since_open": "{mins} minutes after the open",
+    "hour_of_day": "at hour {v:.1f}",
+    "day_of_week": "on weekday {v:.0f}",
+    "in_session": "{yesno} inside the session",
+}
+
+
+@dataclass(frozen=True)
+class FeatureReason:
+    """One feature's part in a score."""
+
+    name: str
+    value: float | None
+    contribution: float
+
+    def phrase(self) -> str:
+        """The feature and its value in words."""
+        return describe(self.name, self.value)
+
+
+def describe(name: str, value: float | None) -> str:
+    """A feature's value in words an analyst can check."""
+    if value is None or not np.isfinite(value):
+        return f"{name} not available"
+    template = PHRASES.get(name, name + " = {v:.3g}")
+    secs = (
+        float(np.expm1(value))
+        if name.startswith("log_") or name == "cancelled_lifetime_mean"
+        else value
+    )
+    return template.format(
+        v=value,
+        pct=f"{value:.0%}",
+        secs=f"{secs:.2f}",
+        ratio=float(np.exp(min(value, 50.0))),
+        mins=f"{value / 60:.1f}",
+        ago=f"{-np.log(max(value, 1e-9)):.2f} s" if value > 0 else "long",
+        yesno="a" if value >= 0.5 else "not a",
+    )
+
+
+def top_reasons(values: F32, contributions: F64, k: int = 5) -> list[FeatureReason]:
+    """The k features with a value pushing a row's score up the most."""
+    order = np.argsort(-contributions[: len(FEATURE_NAMES)], kind="stable")
+    defined = [j for j in order if contributions[j] > 0 and np.isfinite(values[j])]
+    return [
+        FeatureReason(FEATURE_NAMES[j], float(values[j]), float(contributions[j]))
+        for j in defined[:k]
+    ]
+
+
+def explanation_text(
+    typology: str, score: float, n_events: int, reasons: list[FeatureReason]
+) -> str:
+    """One or two sentences for an alert."""
+    kind = typology.replace("_", " ").lower()
+    head = f"Known pattern ({kind}) scored {score:.2f} over {n_events} event{'s' if n_events != 1 else ''}"
+    if not reasons:
+        return head + "."
+    return head + ": " + "; ".join(r.phrase() for r in reasons[:3]) + "."
+
+
+def reasons_json(reasons: list[FeatureReason]) -> str:
+    """The reasons as the alert's top_features JSON."""
+    return json.dumps(
+        [
+            {"feature": r.name, "value": r.value, "contribution": round(r.contribution, 4)}
+            for r in reasons
+        ]
+    )

@@ -1,0 +1,133 @@
+"""The stateful feature engine: one implementation for training, batch and streaming."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from tapewatch.features.catalog import FEATURE_NAMES, N_FEATURES
+from tapewatch.features.config import FeatureConfig
+from tapewatch.features.encode import encode_events
+from tapewatch.features.kernel import INSTRUMENT_IDLE_SECONDS, compute_features
+from tapewatch.features.keys import KeyIndex
+from tapewatch.features.state import (
+    I_LAST_T,
+    O_INST,
+    O_LAST_T,
+    P_INST,
+    P_LAST_T,
+    T_INST,
+    T_LAST_T,
+    FeatureState,
+)
+
+F32 = npt.NDArray[np.float32]
+
+
+@dataclass
+class FeatureEngine:
+    """Feeds events in time order and returns one feature row per event.
+
+    Give it a whole day at once or one micro-batch after another: the numbers are the
+    same. State is keyed within one instrument, so engines over disjoint sets of
+    instruments together give exactly the single-engine result.
+    """
+
+    config: FeatureConfig = field(default_factory=FeatureConfig)
+    state: FeatureState = field(default_factory=FeatureState)
+    instruments: KeyIndex = field(default_factory=KeyIndex)
+    traders: KeyIndex = field(default_factory=KeyIndex)
+    orders: KeyIndex = field(default_factory=KeyIndex)
+    pairs: KeyIndex = field(default_factory=KeyIndex)
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Column names of the feature matrix."""
+        return FEATURE_NAMES
+
+    def transform(self, events: pa.Table) -> F32:
+        """Advance the state over these events and return their features (n x F, float32)."""
+        out = np.empty((events.num_rows, N_FEATURES), dtype=np.float32)
+        if events.num_rows == 0:
+            return out
+        arrays = encode_events(events)
+        inst = self.instruments.lookup(arrays.instrument_keys)
+        trader = self.traders.lookup(arrays.trader_keys)
+        order = self.orders.lookup(arrays.order_keys)
+        pair = self.pairs.lookup(arrays.pair_keys)
+        st = self.state
+        st.ensure(
+            self.instruments.capacity,
+            self.traders.capacity,
+            self.orders.capacity,
+            self.pairs.capacity,
+        )
+        cfg = self.config
+        compute_features(
+            arrays.ts, arrays.status, arrays.side, arrays.price, arrays.qty,
+            arrays.bid, arrays.ask, arrays.bid_size, arrays.ask_size,
+            inst, trader, order, pair, arrays.trader_hash, arrays.counterparty_hash,
+            st.instruments, st.trade_seller, st.trade_buyer, st.trade_time,
+            st.traders, st.trader_cps, st.level_price, st.level_count, st.orders, st.pairs,
+            cfg.open_seconds, cfg.close_seconds, cfg.utc_offset_minutes * 60.0,
+            cfg.evict_idle_seconds, cfg.evict_order_idle_seconds,
+            out,
+        )  # fmt: skip
+        self.evict_idle()
+        return out
+
+    def evict_idle(self) -> None:
+        """Free the slots of keys idle past their horizon in their own instrument's time.
+
+        A key idle that long would start afresh on its next event anyway, so freeing it
+        never changes a feature: it only bounds memory.
+        """
+        st = self.state
+        inst_now = st.instruments[:, I_LAST_T]
+        cfg = self.config
+        for index, rows, last_col, inst_col, horizon, reset in (
+            (self.traders, st.traders, T_LAST_T, T_INST, cfg.evict_idle_seconds, st.reset_traders),
+            (
+                self.orders,
+                st.orders,
+                O_LAST_T,
+                O_INST,
+                cfg.evict_order_idle_seconds,
+                st.reset_orders,
+            ),
+            (self.pairs, st.pairs, P_LAST_T, P_INST, cfg.evict_idle_seconds, st.reset_pairs),
+        ):
+            live = index.live_slots()
+            if len(live) == 0:
+                continue
+            last = rows[live, last_col]
+            now = inst_now[rows[live, inst_col].astype(np.int64)]
+            idle = live[now - last > horizon]
+            if len(idle):
+                index.release(idle)
+                reset(idle)
+        live = self.instruments.live_slots()
+        if len(live):
+            newest = np.nanmax(inst_now[live])
+            idle = live[newest - inst_now[live] > INSTRUMENT_IDLE_SECONDS]
+            if len(idle):
+                self.instruments.release(idle)
+                st.reset_instruments(idle)
+
+    @property
+    def n_keys(self) -> dict[str, int]:
+        """Live keys per kind."""
+        return {
+            "instruments": len(self.instruments),
+            "traders": len(self.traders),
+            "orders": len(self.orders),
+            "pairs": len(self.pairs),
+        }
+
+
+def compute_features_table(events: pa.Table, config: FeatureConfig | None = None) -> F32:
+    """Features of a whole events table with a fresh engine."""
+    return FeatureEngine(config or FeatureConfig()).transform(events)

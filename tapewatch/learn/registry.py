@@ -1,0 +1,132 @@
+"""The model directory: a self-describing, versioned bundle of everything scoring needs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from tapewatch.detect.scoring import ScoringConfig
+from tapewatch.detect.supervised import SupervisedDetector, XGBoostConfig
+from tapewatch.features.catalog import FEATURE_NAMES
+from tapewatch.features.config import FeatureConfig
+from tapewatch.learn.hashing import config_hash
+from tapewatch.schema.enums import TYPOLOGIES
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+BOOSTER = "xgboost.ubj"
+
+
+class ModelFormatError(Exception):
+    """A model directory that cannot be read."""
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """A trained model with its feature, detector and scoring configuration."""
+
+    detector: SupervisedDetector
+    feature_config: FeatureConfig
+    xgb_config: XGBoostConfig
+    scoring: ScoringConfig
+    version: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def config_hash(self) -> str:
+        """Hash of every component's configuration: which settings raised an alert."""
+        return config_hash(self.feature_config, self.xgb_config, self.scoring)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a model depends on."""
+    versions = {"python": platform.python_version()}
+    for name in (
+        "tapewatch",
+        "xgboost-cpu",
+        "xgboost",
+        "numpy",
+        "numba",
+        "pyarrow",
+        "scikit-learn",
+    ):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def save_model(bundle: ModelBundle, directory: Path) -> ModelBundle:
+    """Write the bundle to a directory; returns it with its content-derived version id."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        booster_tmp = Path(tmp) / BOOSTER
+        bundle.detector.save(booster_tmp)
+        booster_bytes = booster_tmp.read_bytes()
+        version = (
+            "tw-" + hashlib.sha256(booster_bytes + bundle.config_hash.encode()).hexdigest()[:12]
+        )
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "version": version,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "feature_names": list(FEATURE_NAMES),
+            "model_features": list(bundle.detector.features),
+            "classes": [str(t) for t in TYPOLOGIES],
+            "feature_config": asdict(bundle.feature_config),
+            "xgboost_config": asdict(bundle.xgb_config),
+            "scoring": asdict(bundle.scoring),
+            "config_hash": bundle.config_hash,
+            "best_iteration": bundle.detector.best_iteration_,
+            "libraries": library_versions(),
+            **{k: v for k, v in bundle.metadata.items() if k not in {"version"}},
+        }
+        os.replace(booster_tmp, directory / BOOSTER)
+        manifest_tmp = Path(tmp) / MANIFEST
+        manifest_tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+        os.replace(manifest_tmp, directory / MANIFEST)
+    return ModelBundle(
+        bundle.detector, bundle.feature_config, bundle.xgb_config, bundle.scoring, version, manifest
+    )
+
+
+def load_model(directory: Path, *, n_threads: int = 0) -> ModelBundle:
+    """Read a model directory written by `save_model`."""
+    manifest_path = directory / MANIFEST
+    if not manifest_path.is_file():
+        raise ModelFormatError(f"{directory}: not a tapewatch model directory (no {MANIFEST})")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ModelFormatError(f"{manifest_path}: not valid JSON ({exc.msg})") from None
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{directory}: model format {manifest.get('format_version')!r} is not {FORMAT_VERSION}"
+        )
+    if manifest.get("feature_names") != list(FEATURE_NAMES):
+        raise ModelFormatError(
+            f"{directory}: the model was trained on other features than this tapewatch computes"
+        )
+    try:
+        feature_config = FeatureConfig(**manifest["feature_config"])
+        xgb_config = XGBoostConfig(**manifest["xgboost_config"])
+        scoring = ScoringConfig(**manifest["scoring"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFormatError(f"{directory}: bad configuration in {MANIFEST}: {exc}") from None
+    model_features = tuple(manifest.get("model_features", ()))
+    unknown = set(model_features) - set(FEATURE_NAMES)
+    if not model_features or unknown:
+        raise ModelFormatError(f"{directory}: bad model_features in {MANIFEST}")
+    detector = SupervisedDetector.load(
+        directory / BOOSTER, xgb_config, model_features, n_threads=n_threads
+    )
+    return ModelBundle(detector, feature_config, xgb_config, scoring, manifest["version"], manifest)

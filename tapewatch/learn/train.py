@@ -1,0 +1,106 @@
+"""Training the supervised detector on labelled events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from tapewatch.detect.scoring import ScoringConfig
+from tapewatch.detect.supervised import NONE_CLASS, SupervisedDetector, XGBoostConfig
+from tapewatch.features.catalog import FEATURE_NAMES
+from tapewatch.features.config import FeatureConfig
+from tapewatch.features.engine import FeatureEngine
+from tapewatch.learn.registry import ModelBundle
+from tapewatch.learn.split import Split, split_rows
+from tapewatch.monitor.metrics import threshold_at_fpr
+from tapewatch.schema.enums import TYPOLOGIES
+
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
+FEATURE_BATCH_ROWS = 200_000
+
+
+class TrainingDataError(Exception):
+    """Labelled data that cannot train a model."""
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Features, class indices and the split of one labelled events table."""
+
+    events: pa.Table
+    features: F32
+    classes: I64
+    split: Split
+
+
+def class_indices(events: pa.Table) -> I64:
+    """Position in TYPOLOGIES of each event's manipulation_type."""
+    if "manipulation_type" not in events.column_names:
+        raise TrainingDataError("training data has no labels (manipulation_type column)")
+    lookup = {str(t): i for i, t in enumerate(TYPOLOGIES)}
+    return np.array(
+        [lookup[v] for v in events.column("manipulation_type").to_pylist()], dtype=np.int64
+    )
+
+
+def compute_features(
+    events: pa.Table, config: FeatureConfig, on_progress: Callable[[int], None] | None = None
+) -> F32:
+    """Feature rows of a table, computed batch by batch exactly as scoring computes them."""
+    engine = FeatureEngine(config)
+    parts = []
+    for start in range(0, events.num_rows, FEATURE_BATCH_ROWS):
+        parts.append(engine.transform(events.slice(start, FEATURE_BATCH_ROWS)))
+        if on_progress is not None:
+            on_progress(parts[-1].shape[0])
+    return np.vstack(parts) if parts else np.empty((0, len(FEATURE_NAMES)), np.float32)
+
+
+def prepare(
+    events: pa.Table, config: FeatureConfig, on_progress: Callable[[int], None] | None = None
+) -> TrainingSet:
+    """Features, classes and split of a labelled table."""
+    classes = class_indices(events)
+    if len(np.unique(classes)) < 2:
+        raise TrainingDataError("training data needs normal and manipulation events")
+    features = compute_features(events, config, on_progress)
+    split = split_rows(events)
+    for name, idx in (("train", split.train), ("validation", split.valid)):
+        if len(np.unique(classes[idx])) < 2:
+            raise TrainingDataError(f"the {name} split has a single class: give more data")
+    return TrainingSet(events, features, classes, split)
+
+
+def fit_model(
+    data: TrainingSet,
+    *,
+    feature_config: FeatureConfig,
+    xgb_config: XGBoostConfig,
+    scoring: ScoringConfig | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> ModelBundle:
+    """Train on the train split, early-stop and set the alert threshold on validation.
+
+    The threshold lets `scoring.target_fpr` of the normal validation events through: a
+    false-positive rate does not depend on how much abuse the training day was given.
+    """
+    scoring = scoring or ScoringConfig()
+    s = data.split
+    detector = SupervisedDetector(xgb_config).fit(
+        data.features[s.train],
+        data.classes[s.train],
+        data.features[s.valid],
+        data.classes[s.valid],
+    )
+    valid_scores = detector.score(data.features[s.valid])
+    threshold = threshold_at_fpr(
+        valid_scores[data.classes[s.valid] == NONE_CLASS], scoring.target_fpr
+    )
+    scoring = replace(scoring, alert_threshold=0.5 if threshold is None else min(threshold, 1.0))
+    return ModelBundle(detector, feature_config, xgb_config, scoring, metadata=dict(metadata or {}))

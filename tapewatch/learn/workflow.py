@@ -1,0 +1,68 @@
+"""The training workflow: features, split, optional tuning, fit, held-out evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from tapewatch.detect.decision import decide, scores_table
+from tapewatch.detect.supervised import XGBoostConfig
+from tapewatch.features.config import FeatureConfig
+from tapewatch.learn.registry import ModelBundle
+from tapewatch.learn.train import fit_model, prepare
+from tapewatch.learn.tune import tune
+from tapewatch.monitor.evaluation import EvaluationReport, evaluate
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """A trained model and its evaluation on the held-out test split."""
+
+    bundle: ModelBundle
+    test_report: EvaluationReport
+    xgb_config: XGBoostConfig
+
+
+def train_on_events(
+    events: pa.Table,
+    *,
+    data_path: str,
+    data_hash: str,
+    feature_config: FeatureConfig | None = None,
+    xgb_config: XGBoostConfig | None = None,
+    tune_trials: int = 0,
+    on_features: Callable[[int], None] | None = None,
+    on_trial: Callable[[int, float], None] | None = None,
+) -> TrainOutcome:
+    """Train a model on a labelled events table and evaluate it on its test split."""
+    feature_config = feature_config or FeatureConfig()
+    xgb_config = xgb_config or XGBoostConfig()
+    data = prepare(events, feature_config, on_features)
+    if tune_trials > 0:
+        xgb_config = tune(data, xgb_config, tune_trials, seed=xgb_config.seed, on_trial=on_trial)
+    s = data.split
+    metadata = {
+        "data": {
+            "path": data_path,
+            "sha256": data_hash,
+            "n_events": events.num_rows,
+            "n_train": len(s.train),
+            "n_valid": len(s.valid),
+            "n_test": len(s.test),
+            "class_counts": np.bincount(data.classes, minlength=7).tolist(),
+        },
+        "tuning_trials": tune_trials,
+    }
+    bundle = fit_model(
+        data, feature_config=feature_config, xgb_config=xgb_config, metadata=metadata
+    )
+    test_events = events.take(pa.array(s.test))
+    decisions = decide(
+        bundle.detector.predict_proba(data.features[s.test]), bundle.scoring.alert_threshold
+    )
+    report = evaluate(scores_table(test_events.column("transaction_id"), decisions), test_events)
+    bundle.metadata["test_metrics"] = report.to_dict()
+    return TrainOutcome(bundle, report, xgb_config)

@@ -1,0 +1,1 @@
+"""Normal market participants: makers, HFT, noise, momentum, institutions, and market happenings."""

@@ -1,0 +1,213 @@
+"""The CLI as a user runs it: generate, train, score, evaluate, and clear errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tapewatch.schema.columns import ALERT_SCHEMA, SCORE_SCHEMA
+
+
+def tapewatch(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the tapewatch command line in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "tapewatch.cli.app", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with a generated training day, a model, and a scored unseen day."""
+    d = tmp_path_factory.mktemp("cli")
+    mix = "pump_and_dump=0.02,quote_stuffing=0.02,marking_the_close=0.02"
+    run = tapewatch(
+        "generate",
+        "--events",
+        "60000",
+        "--seed",
+        "3",
+        "--mix",
+        mix,
+        "--out",
+        "train.parquet",
+        "--quiet",
+        cwd=d,
+    )
+    assert run.returncode == 0, run.stderr
+    run = tapewatch(
+        "generate",
+        "--events",
+        "30000",
+        "--seed",
+        "4",
+        "--date",
+        "2026-03-03",
+        "--out",
+        "test.csv",
+        "--quiet",
+        cwd=d,
+    )
+    assert run.returncode == 0, run.stderr
+    run = tapewatch("train", "--data", "train.parquet", "--out", "model", "--quiet", cwd=d)
+    assert run.returncode == 0, run.stderr
+    run = tapewatch(
+        "score",
+        "test.csv",
+        "--model",
+        "model",
+        "--out",
+        "scores.parquet",
+        "--alerts",
+        "alerts.parquet",
+        "--quiet",
+        cwd=d,
+    )
+    assert run.returncode == 0, run.stderr
+    return d
+
+
+def test_generate_prints_counts_per_typology(workdir: Path) -> None:
+    run = tapewatch(
+        "generate", "--events", "5000", "--seed", "1", "--out", "small.jsonl", cwd=workdir
+    )
+    assert run.returncode == 0, run.stderr
+    for typology in ("NONE", "SPOOFING", "WASH_TRADING", "LAYERING"):
+        assert typology in run.stdout
+    assert (workdir / "small.jsonl").stat().st_size > 0
+
+
+def test_train_writes_a_self_describing_model(workdir: Path) -> None:
+    manifest = json.loads((workdir / "model" / "manifest.json").read_text())
+    assert manifest["version"].startswith("tw-")
+    assert 0.0 < manifest["scoring"]["alert_threshold"] <= 1.0
+    assert len(manifest["data"]["sha256"]) == 64
+    assert manifest["test_metrics"]["overall"]["n_events"] > 0
+    assert "xgboost" in json.dumps(manifest["libraries"])
+    assert len(manifest["model_features"]) >= 30
+
+
+def test_score_writes_the_contract_columns_for_every_event(workdir: Path) -> None:
+    scores = pq.read_table(workdir / "scores.parquet")
+    alerts = pq.read_table(workdir / "alerts.parquet")
+    assert scores.schema.equals(SCORE_SCHEMA)
+    assert alerts.schema.equals(ALERT_SCHEMA)
+    n_input = sum(1 for _ in (workdir / "test.csv").open()) - 1
+    assert scores.num_rows == n_input
+    assert alerts.num_rows > 0
+    alert = alerts.slice(0, 1).to_pylist()[0]
+    assert alert["explanation"]
+    assert json.loads(alert["top_features"])
+    assert alert["model_version"].startswith("tw-")
+
+
+def test_scoring_twice_gives_the_same_alert_ids(workdir: Path) -> None:
+    run = tapewatch(
+        "score",
+        "test.csv",
+        "--model",
+        "model",
+        "--out",
+        "again.parquet",
+        "--alerts",
+        "again-alerts.parquet",
+        "--batch-rows",
+        "777",
+        "--quiet",
+        cwd=workdir,
+    )
+    assert run.returncode == 0, run.stderr
+    first = pq.read_table(workdir / "alerts.parquet").column("alert_id").to_pylist()
+    again = pq.read_table(workdir / "again-alerts.parquet").column("alert_id").to_pylist()
+    assert first == again
+    assert pq.read_table(workdir / "scores.parquet").equals(
+        pq.read_table(workdir / "again.parquet")
+    )
+
+
+def test_evaluate_reports_per_typology_figures_as_json(workdir: Path) -> None:
+    run = tapewatch(
+        "evaluate",
+        "--scores",
+        "scores.parquet",
+        "--labels",
+        "test.csv",
+        "--alerts",
+        "alerts.parquet",
+        "--json",
+        cwd=workdir,
+    )
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    spoofing = next(t for t in report["typologies"] if t["typology"] == "SPOOFING")
+    assert spoofing["n_episodes"] > 0
+    assert 0.0 <= spoofing["episode_recall_at_fpr"] <= 1.0
+    assert report["alerts_per_10k"] is not None
+
+
+def test_bad_rows_go_to_the_dead_letter_file_and_the_run_goes_on(workdir: Path) -> None:
+    with (workdir / "test.csv").open(newline="") as fh:
+        rows = list(csv.reader(fh))[:200]
+    rows[5][rows[0].index("price")] = "-3.5"  # file line 6
+    with (workdir / "dirty.csv").open("w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    run = tapewatch(
+        "score",
+        "dirty.csv",
+        "--model",
+        "model",
+        "--out",
+        "dirty.parquet",
+        "--deadletter-dir",
+        "dead",
+        "--quiet",
+        cwd=workdir,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "1 rejected" in run.stdout
+    letters = [
+        json.loads(x)
+        for x in (workdir / "dead" / "dirty.deadletter.jsonl").read_text().splitlines()
+    ]
+    assert len(letters) == 1
+    assert letters[0]["line"] == 6
+    assert letters[0]["field"] == "price"
+    assert pq.read_table(workdir / "dirty.parquet").num_rows == 198
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("", "empty"),
+        ("transaction_id,timestamp\nx,2026-03-02T09:30:00Z\n", "missing required column"),
+    ],
+)
+def test_an_unusable_file_is_one_clear_line_and_a_non_zero_exit(
+    workdir: Path, content: str, expected: str
+) -> None:
+    (workdir / "broken.csv").write_text(content)
+    run = tapewatch(
+        "score", "broken.csv", "--model", "model", "--out", "x.parquet", "--quiet", cwd=workdir
+    )
+    assert run.returncode == 2
+    assert expected in run.stderr
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_a_missing_model_is_a_clear_error(workdir: Path) -> None:
+    run = tapewatch(
+        "score", "test.csv", "--model", "nowhere", "--out", "x.parquet", "--quiet", cwd=workdir
+    )
+    assert run.returncode == 2
+    assert "not a tapewatch model directory" in run.stderr

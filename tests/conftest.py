@@ -1,0 +1,1 @@
+"""Shared pytest set-up: makes tests/kit.py importable as `kit`."""

@@ -1,0 +1,170 @@
+"""The feature engine: batch = stream, no look-ahead, partition by instrument, bounded state."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kit import T0_US, random_events
+
+from tapewatch.features.catalog import FEATURE_NAMES, N_FEATURES, feature_index
+from tapewatch.features.config import FeatureConfig
+from tapewatch.features.engine import FeatureEngine, compute_features_table
+
+EVENTS = random_events(3000, seed=1)
+WHOLE = compute_features_table(EVENTS)
+
+
+def test_one_row_per_event_with_every_feature() -> None:
+    assert WHOLE.shape == (EVENTS.num_rows, N_FEATURES)
+    assert N_FEATURES >= 30
+    # every feature takes more than one value on varied input: none is a constant stub
+    for j, name in enumerate(FEATURE_NAMES):
+        if name in {"day_of_week", "in_session"}:  # one day, all in session
+            continue
+        col = WHOLE[:, j]
+        assert len(np.unique(col[np.isfinite(col)])) > 1, name
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=700), min_size=1, max_size=12))
+def test_any_batch_split_gives_the_same_features(sizes: list[int]) -> None:
+    engine = FeatureEngine()
+    parts = []
+    start = 0
+    for size in sizes:
+        parts.append(engine.transform(EVENTS.slice(start, size)))
+        start += size
+    parts.append(engine.transform(EVENTS.slice(start)))
+    assert np.array_equal(np.vstack(parts), WHOLE, equal_nan=True)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(min_value=1, max_value=2999), st.integers(min_value=0, max_value=10_000))
+def test_changing_a_later_event_never_changes_an_earlier_feature(cut: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    later = EVENTS.slice(cut)
+    index = later.schema.get_field_index("quantity")
+    changed = later.set_column(
+        index,
+        later.schema.field(index),
+        pa.array(rng.integers(1, 10_000, later.num_rows).astype(float)),
+    )
+    features = compute_features_table(pa.concat_tables([EVENTS.slice(0, cut), changed]))
+    assert np.array_equal(features[:cut], WHOLE[:cut], equal_nan=True)
+
+
+def test_partitioning_by_instrument_gives_the_single_process_result() -> None:
+    rebuilt = np.full_like(WHOLE, np.nan)
+    for inst in pc.unique(EVENTS.column("instrument_id")).to_pylist():
+        rows = np.flatnonzero(
+            pc.equal(EVENTS.column("instrument_id"), inst).to_numpy(zero_copy_only=False)
+        )
+        rebuilt[rows] = compute_features_table(EVENTS.take(pa.array(rows)))
+    assert np.array_equal(rebuilt, WHOLE, equal_nan=True)
+
+
+def test_state_survives_a_pickle_round_trip() -> None:
+    engine = FeatureEngine()
+    first = engine.transform(EVENTS.slice(0, 1500))
+    restored = pickle.loads(pickle.dumps(engine))
+    rest = restored.transform(EVENTS.slice(1500))
+    assert np.array_equal(np.vstack([first, rest]), WHOLE, equal_nan=True)
+
+
+def test_idle_keys_are_evicted_and_memory_stays_bounded() -> None:
+    config = FeatureConfig(evict_idle_seconds=60.0, evict_order_idle_seconds=60.0)
+    engine = FeatureEngine(config)
+    # 20 waves of fresh traders, each wave 10 minutes after the previous one
+    for wave in range(20):
+        batch = random_events(500, seed=wave, n_traders=50, mean_gap_us=1000)
+        shifted = pc.add(pc.cast(batch.column("timestamp"), pa.int64()), (wave * 600_000_000)).cast(
+            pa.timestamp("us", tz="UTC")
+        )
+        batch = batch.set_column(1, "timestamp", shifted)
+        traders = pc.binary_join_element_wise(batch.column("trader_id"), f"-w{wave}", "")
+        batch = batch.set_column(batch.schema.get_field_index("trader_id"), "trader_id", traders)
+        engine.transform(batch)
+    # only the last wave's traders (3 instruments x 50) can still be live
+    assert engine.n_keys["traders"] <= 150
+    assert engine.traders.capacity <= 2 * 150 + 64
+
+
+def test_eviction_does_not_change_features() -> None:
+    config = FeatureConfig(evict_idle_seconds=5.0, evict_order_idle_seconds=5.0)
+    whole = compute_features_table(EVENTS, config)
+    engine = FeatureEngine(config)
+    parts = [engine.transform(EVENTS.slice(i, 100)) for i in range(0, EVENTS.num_rows, 100)]
+    assert engine.traders.capacity < 3 * 40  # slots were reused
+    assert np.array_equal(np.vstack(parts), whole, equal_nan=True)
+
+
+def _table(rows: list[dict[str, object]]) -> pa.Table:
+    base = random_events(1).to_pylist()[0]
+    return pa.Table.from_pylist([{**base, **r} for r in rows], schema=random_events(1).schema)
+
+
+def test_self_trade_and_pair_round_trip() -> None:
+    t = T0_US
+    rows = [
+        {"transaction_id": "a", "timestamp": t, "order_id": "1", "order_status": "EXECUTED",
+         "trader_id": "A", "counterparty_id": "A", "side": "BUY", "quantity": 100.0},
+        {"transaction_id": "b", "timestamp": t + 1_000_000, "order_id": "2", "order_status": "EXECUTED",
+         "trader_id": "A", "counterparty_id": "B", "side": "BUY", "quantity": 100.0},
+        {"transaction_id": "c", "timestamp": t + 2_000_000, "order_id": "3", "order_status": "EXECUTED",
+         "trader_id": "A", "counterparty_id": "B", "side": "SELL", "quantity": 100.0},
+    ]  # fmt: skip
+    f = compute_features_table(_table(rows))
+    assert f[0, feature_index("self_trade")] == 1.0
+    assert f[1, feature_index("self_trade")] == 0.0
+    assert f[1, feature_index("pair_round_trip")] == 0.0
+    assert f[2, feature_index("pair_round_trip")] > 0.99  # bought 100 from B, sold ~100 back
+
+
+def test_three_party_cycle_is_detected() -> None:
+    t = T0_US
+    trades = [("A", "B"), ("B", "C"), ("C", "A")]  # seller → buyer
+    rows = []
+    for i, (seller, buyer) in enumerate(trades):
+        ts = t + i * 1_000_000
+        rows.append(
+            {
+                "transaction_id": f"s{i}",
+                "timestamp": ts,
+                "order_id": f"s{i}",
+                "order_status": "EXECUTED",
+                "trader_id": seller,
+                "counterparty_id": buyer,
+                "side": "SELL",
+            }
+        )
+        rows.append({"transaction_id": f"b{i}", "timestamp": ts, "order_id": f"b{i}",
+                     "order_status": "EXECUTED", "trader_id": buyer, "counterparty_id": seller,
+                     "side": "BUY"})  # fmt: skip
+    f = compute_features_table(_table(rows))
+    cycle = f[:, feature_index("trade_cycle")]
+    assert cycle[:4].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert cycle[4] == 1.0
+    assert cycle[5] == 1.0
+
+
+def test_cancel_right_after_an_opposite_fill_is_counted() -> None:
+    t = T0_US
+    rows = [
+        {"transaction_id": "n", "timestamp": t, "order_id": "spoof", "order_status": "NEW",
+         "trader_id": "S", "side": "BUY", "quantity": 5000.0, "counterparty_id": None},
+        {"transaction_id": "f", "timestamp": t + 500_000, "order_id": "real", "order_status": "EXECUTED",
+         "trader_id": "S", "counterparty_id": "X", "side": "SELL", "quantity": 100.0},
+        {"transaction_id": "c", "timestamp": t + 800_000, "order_id": "spoof", "order_status": "CANCELLED",
+         "trader_id": "S", "side": "BUY", "quantity": 5000.0, "counterparty_id": None},
+    ]  # fmt: skip
+    f = compute_features_table(_table(rows))
+    assert f[2, feature_index("cancels_after_opposite_fill")] == 1.0
+    assert f[2, feature_index("opposite_fill_recency")] > 0.7
+    assert abs(f[2, feature_index("log_order_age")] - np.log1p(0.8)) < 1e-5
+    assert f[0, feature_index("open_orders_same_side")] == 1.0
+    assert f[2, feature_index("open_orders_same_side")] == 0.0

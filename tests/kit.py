@@ -1,0 +1,46 @@
+"""Test kit: small event tables built to order (stubs, not mocks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from tapewatch.schema.columns import EVENT_SCHEMA
+
+T0_US = 1_772_443_800_000_000  # 2026-03-02 09:30:00 UTC
+STATUSES = np.array(["NEW", "MODIFIED", "CANCELLED", "EXECUTED"])
+
+
+def random_events(
+    n: int, *, seed: int = 0, n_instruments: int = 3, n_traders: int = 40, mean_gap_us: int = 20_000
+) -> pa.Table:
+    """A contract events table of random but well-formed events, in time order."""
+    rng = np.random.default_rng(seed)
+    ts = T0_US + np.cumsum(rng.integers(0, 2 * mean_gap_us, n))
+    status = rng.choice(STATUSES, n, p=[0.4, 0.1, 0.3, 0.2])
+    trader = np.array([f"ACC{i:04d}" for i in rng.integers(0, n_traders, n)])
+    cp = np.array([f"ACC{i:04d}" for i in rng.integers(0, n_traders, n)])
+    bid = 100.0 + rng.integers(-30, 30, n) * 0.01
+    return pa.Table.from_pydict(
+        {
+            "transaction_id": [f"TX{i:08d}" for i in range(n)],
+            "timestamp": pa.array(ts, pa.timestamp("us", tz="UTC")),
+            "order_id": [f"O{i}" for i in rng.integers(0, max(n // 3, 1), n)],
+            "order_status": status,
+            "trader_id": trader,
+            "instrument_id": [f"INST{i}" for i in rng.integers(0, n_instruments, n)],
+            "trading_venue": ["XTST"] * n,
+            "side": rng.choice(["BUY", "SELL"], n),
+            "price": bid + rng.integers(-5, 6, n) * 0.01,
+            "quantity": rng.integers(1, 50, n) * 10.0,
+            "order_type": ["LIMIT"] * n,
+            "counterparty_id": pa.array(np.where(status == "EXECUTED", cp, None), pa.string()),
+            "is_algo_trade": rng.random(n) < 0.3,
+            "is_hft": rng.random(n) < 0.1,
+            "bid_price": bid,
+            "ask_price": bid + 0.02,
+            "bid_size": rng.integers(1, 100, n) * 10.0,
+            "ask_size": rng.integers(1, 100, n) * 10.0,
+        },
+        schema=EVENT_SCHEMA,
+    )
