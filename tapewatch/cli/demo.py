@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import typer
 from rich.console import Console
@@ -121,22 +122,17 @@ def run_demo(
     out_console.print(f"model version {bundle.version}")
 
 
-def _show_alerts(alerts, out_console: Console, n: int = 5) -> None:  # type: ignore[no-untyped-def]
+def _show_alerts(alerts: pa.Table, out_console: Console, n: int = 5) -> None:
+    """The highest-scoring alerts with their explanations."""
     if alerts.num_rows == 0:
         out_console.print("no alerts raised")
         return
-    top = alerts.sort_by([("score", "descending")]).slice(0, n).to_pylist()
-    grid = Table(title=f"top {len(top)} of {alerts.num_rows:,} alerts")
-    for col in ("alert", "trader", "instrument", "typology", "score", "events", "explanation"):
-        grid.add_column(col, overflow="fold")
-    for a in top:
-        grid.add_row(
-            a["alert_id"],
-            a["trader_id"],
-            a["instrument_id"],
-            a["manipulation_type"],
-            f"{a['score']:.3f}",
-            str(len(a["transaction_ids"])),
-            a["explanation"],
+    top = alerts.sort_by([("score", "descending"), ("alert_id", "ascending")]).slice(0, n)
+    out_console.print(f"[bold]top {top.num_rows} of {alerts.num_rows:,} alerts[/]")
+    for a in top.to_pylist():
+        out_console.print(
+            f"[bold]{a['alert_id']}[/] {a['manipulation_type']} score {a['score']:.3f}, "
+            f"trader {a['trader_id']} in {a['instrument_id']}, "
+            f"{len(a['transaction_ids'])} events from {a['start']:%H:%M:%S} to {a['end']:%H:%M:%S} UTC"
         )
-    out_console.print(grid)
+        out_console.print(f"  {a['explanation']}")

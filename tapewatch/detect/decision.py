@@ -8,11 +8,12 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from tapewatch.detect.supervised import NONE_CLASS
+from tapewatch.detect.supervised import NONE_CLASS, SupervisedDetector
 from tapewatch.schema.columns import SCORE_SCHEMA
 from tapewatch.schema.enums import TYPOLOGIES
 
 F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 TYPOLOGY_NAMES = np.array([str(t) for t in TYPOLOGIES], dtype=object)
 
@@ -32,14 +33,13 @@ class Decisions:
         return TYPOLOGY_NAMES[self.predicted]
 
 
-def decide(proba: F64, threshold: float) -> Decisions:
-    """Flag rows whose P(any manipulation) reaches the threshold and name their typology."""
-    xgb_score = 1.0 - proba[:, NONE_CLASS]
+def decide(detector: SupervisedDetector, features: F32, threshold: float) -> Decisions:
+    """Score rows, flag those reaching the threshold and name the flagged rows' typology."""
+    xgb_score = detector.score(features)
     score = xgb_score
     flagged = score >= threshold
-    others = proba.copy()
-    others[:, NONE_CLASS] = -1.0
-    predicted = np.where(flagged, others.argmax(axis=1), NONE_CLASS).astype(np.int64)
+    predicted = np.full(len(score), NONE_CLASS, dtype=np.int64)
+    predicted[flagged] = detector.typology(features[flagged])
     return Decisions(score, xgb_score, flagged, predicted)
 
 

@@ -1,4 +1,9 @@
-"""The supervised detector: multi-class XGBoost over the typologies."""
+"""The supervised detector: an XGBoost screen for any manipulation and an XGBoost typology model.
+
+The screen (binary) scores every event: `score` is P(any manipulation). The typology model
+(multi-class over the six abuse typologies) runs only on the events the screen flags, so
+every alert carries a typology while the per-event path pays for one small ensemble.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +26,9 @@ I64 = npt.NDArray[np.int64]
 
 N_CLASSES = len(TYPOLOGIES)
 NONE_CLASS = TYPOLOGIES.index(ManipulationType.NONE)
+ABUSE_CLASSES = np.array([i for i in range(N_CLASSES) if i != NONE_CLASS], dtype=np.int64)
+SCREEN_FILE = "screen.ubj"
+TYPOLOGY_FILE = "typology.ubj"
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,7 @@ class XGBoostConfig:
     min_child_weight: float = 1.0
     subsample: float = 0.9
     colsample_bytree: float = 0.9
-    #: class weight = (n_none / n_class) ** weight_power; 0 means unweighted
+    #: weight of each manipulation class = (n_none / n_class) ** weight_power; 0: unweighted
     weight_power: float = 0.5
     seed: int = 0
     n_jobs: int = 0
@@ -42,9 +51,24 @@ class XGBoostConfig:
         """Stable short hash of these settings."""
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
+    def params(self, objective: str, **extra: Any) -> dict[str, Any]:
+        """XGBoost training parameters for one objective."""
+        return {
+            "objective": objective,
+            "tree_method": "hist",
+            "max_depth": self.max_depth,
+            "eta": self.learning_rate,
+            "min_child_weight": self.min_child_weight,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+            "seed": self.seed,
+            "nthread": self.n_jobs,
+            **extra,
+        }
+
 
 class SupervisedDetector:
-    """XGBoost over feature rows; `score` is P(any manipulation)."""
+    """The screen and typology boosters over the model's feature columns."""
 
     def __init__(
         self, config: XGBoostConfig | None = None, features: tuple[str, ...] = MODEL_FEATURES
@@ -52,107 +76,127 @@ class SupervisedDetector:
         self.config = config or XGBoostConfig()
         self.features = features
         self._columns = np.array([FEATURE_NAMES.index(f) for f in features], dtype=np.int64)
-        self.booster_: xgb.Booster | None = None
-        self.best_iteration_: int | None = None
+        self.screen_: xgb.Booster | None = None
+        self.typology_: xgb.Booster | None = None
 
     def _select(self, features: F32) -> F32:
         """The model's columns of full feature rows."""
         return np.ascontiguousarray(features[:, self._columns])
 
+    def _matrix(self, features: F32, labels: I64, weights: F64) -> xgb.DMatrix:
+        return xgb.DMatrix(
+            self._select(features), label=labels, weight=weights, feature_names=list(self.features)
+        )
+
     def fit(
-        self,
-        features: F32,
-        classes: I64,
-        valid_features: F32,
-        valid_classes: I64,
+        self, features: F32, classes: I64, valid_features: F32, valid_classes: I64
     ) -> SupervisedDetector:
         """Train on full feature rows and class indices (positions in TYPOLOGIES).
 
-        Early-stops on the validation rows.
+        Both boosters early-stop on the validation rows.
         """
         cfg = self.config
         weights = class_weights(classes, cfg.weight_power)
-        names = list(self.features)
-        train = xgb.DMatrix(
-            self._select(features), label=classes, weight=weights[classes], feature_names=names
+        is_abuse, valid_is_abuse = classes != NONE_CLASS, valid_classes != NONE_CLASS
+        self.screen_ = self._train(
+            cfg.params("binary:logistic", eval_metric="logloss"),
+            self._matrix(features, is_abuse.astype(np.int64), weights[classes]),
+            self._matrix(valid_features, valid_is_abuse.astype(np.int64), weights[valid_classes]),
         )
-        valid = xgb.DMatrix(
-            self._select(valid_features),
-            label=valid_classes,
-            weight=weights[valid_classes],
-            feature_names=names,
+        # the typology model only ever sees manipulation events: the screen has flagged them
+        code = np.full(N_CLASSES, -1, dtype=np.int64)
+        code[ABUSE_CLASSES] = np.arange(len(ABUSE_CLASSES))
+        ones = np.ones(len(classes))
+        self.typology_ = self._train(
+            cfg.params("multi:softprob", num_class=len(ABUSE_CLASSES), eval_metric="mlogloss"),
+            self._matrix(features[is_abuse], code[classes[is_abuse]], ones[is_abuse]),
+            self._matrix(
+                valid_features[valid_is_abuse],
+                code[valid_classes[valid_is_abuse]],
+                np.ones(int(valid_is_abuse.sum())),
+            ),
         )
-        params = {
-            "objective": "multi:softprob",
-            "num_class": N_CLASSES,
-            "tree_method": "hist",
-            "max_depth": cfg.max_depth,
-            "eta": cfg.learning_rate,
-            "min_child_weight": cfg.min_child_weight,
-            "subsample": cfg.subsample,
-            "colsample_bytree": cfg.colsample_bytree,
-            "eval_metric": "mlogloss",
-            "seed": cfg.seed,
-            "nthread": cfg.n_jobs,
-        }
-        self.booster_ = xgb.train(
-            params,
-            train,
-            num_boost_round=cfg.n_estimators,
-            evals=[(valid, "valid")],
-            early_stopping_rounds=cfg.early_stopping_rounds,
-            verbose_eval=False,
-        )
-        self.best_iteration_ = int(self.booster_.best_iteration)
-        self.booster_ = self.booster_[: self.best_iteration_ + 1]
         return self
 
-    @property
-    def booster(self) -> xgb.Booster:
-        """The fitted booster."""
-        if self.booster_ is None:
-            raise RuntimeError("the detector is not fitted")
-        return self.booster_
+    def _train(self, params: dict[str, Any], train: xgb.DMatrix, valid: xgb.DMatrix) -> xgb.Booster:
+        booster = xgb.train(
+            params,
+            train,
+            num_boost_round=self.config.n_estimators,
+            evals=[(valid, "valid")],
+            early_stopping_rounds=self.config.early_stopping_rounds,
+            verbose_eval=False,
+        )
+        return booster[: int(booster.best_iteration) + 1]
 
-    def predict_proba(self, features: F32) -> F64:
-        """Class probabilities per row (columns in TYPOLOGIES order)."""
-        if len(features) == 0:
-            return np.zeros((0, N_CLASSES))
-        proba = self.booster.inplace_predict(self._select(features))
-        return np.asarray(proba, dtype=np.float64).reshape(len(features), N_CLASSES)
+    @property
+    def screen(self) -> xgb.Booster:
+        """The fitted screen booster."""
+        if self.screen_ is None:
+            raise RuntimeError("the detector is not fitted")
+        return self.screen_
+
+    @property
+    def typology_model(self) -> xgb.Booster:
+        """The fitted typology booster."""
+        if self.typology_ is None:
+            raise RuntimeError("the detector is not fitted")
+        return self.typology_
 
     def score(self, features: F32) -> F64:
         """P(any manipulation) per row."""
-        return 1.0 - self.predict_proba(features)[:, NONE_CLASS]
+        if len(features) == 0:
+            return np.zeros(0)
+        return np.asarray(self.screen.inplace_predict(self._select(features)), dtype=np.float64)
 
-    def contributions(self, features: F32, class_index: I64) -> F64:
-        """TreeSHAP contribution of every catalogue feature to each row's given class.
+    def typology(self, features: F32) -> I64:
+        """Most likely abuse typology per row (a position in TYPOLOGIES, never NONE)."""
+        if len(features) == 0:
+            return np.zeros(0, dtype=np.int64)
+        proba = np.asarray(self.typology_model.inplace_predict(self._select(features)))
+        picked: I64 = ABUSE_CLASSES[proba.reshape(len(features), -1).argmax(axis=1)]
+        return picked
 
-        Features the model does not use contribute 0.
+    def contributions(self, features: F32) -> F64:
+        """Exact TreeSHAP contribution of every catalogue feature to each row's screen score.
+
+        Contributions are in log-odds; features the model does not use contribute 0.
         """
         matrix = xgb.DMatrix(self._select(features), feature_names=list(self.features))
-        contribs = np.asarray(self.booster.predict(matrix, pred_contribs=True))
-        # shape (rows, classes, model features + 1 bias)
-        picked = contribs[np.arange(len(features)), class_index, :-1]
+        contribs = np.asarray(self.screen.predict(matrix, pred_contribs=True))
         full = np.zeros((len(features), len(FEATURE_NAMES)))
-        full[:, self._columns] = picked
+        full[:, self._columns] = contribs[:, :-1]
         return full
 
-    def save(self, path: Path) -> None:
-        """Write the booster (UBJSON)."""
-        self.booster.save_model(str(path))
+    @property
+    def n_trees(self) -> dict[str, int]:
+        """Boosting rounds of each booster."""
+        return {
+            "screen": self.screen.num_boosted_rounds(),
+            "typology": self.typology_model.num_boosted_rounds(),
+        }
+
+    def save(self, directory: Path) -> None:
+        """Write both boosters (UBJSON) into a directory."""
+        self.screen.save_model(str(directory / SCREEN_FILE))
+        self.typology_model.save_model(str(directory / TYPOLOGY_FILE))
 
     @classmethod
     def load(
-        cls, path: Path, config: XGBoostConfig, features: tuple[str, ...], n_threads: int = 0
+        cls, directory: Path, config: XGBoostConfig, features: tuple[str, ...], n_threads: int = 0
     ) -> SupervisedDetector:
-        """Read a booster written by `save`; n_threads 0 uses every core."""
+        """Read boosters written by `save`; n_threads 0 uses every core."""
         detector = cls(config, features)
-        booster = xgb.Booster()
-        booster.load_model(str(path))
-        booster.set_param({"nthread": n_threads})
-        detector.booster_ = booster
+        detector.screen_ = _load_booster(directory / SCREEN_FILE, n_threads)
+        detector.typology_ = _load_booster(directory / TYPOLOGY_FILE, n_threads)
         return detector
+
+
+def _load_booster(path: Path, n_threads: int) -> xgb.Booster:
+    booster = xgb.Booster()
+    booster.load_model(str(path))
+    booster.set_param({"nthread": n_threads})
+    return booster
 
 
 def class_weights(classes: I64, power: float) -> F64:

@@ -49,7 +49,7 @@ class ScoringPipeline:
     def process(self, events: pa.Table) -> ScoredBatch:
         """Score a batch of validated events (in time order within each instrument)."""
         x = self.features.transform(events)
-        d = decide(self.model.detector.predict_proba(x), self.model.scoring.alert_threshold)
+        d = decide(self.model.detector, x, self.model.scoring.alert_threshold)
         scores = scores_table(events.column("transaction_id"), d)
         closed = self.alerts.add(_flagged_events(events, d, x), _now(events))
         return ScoredBatch(scores, closed)
@@ -87,8 +87,7 @@ class ScoringPipeline:
         if not alerts:
             return [], []
         rows = np.vstack([a.key_features for a in alerts if a.key_features is not None])
-        classes = np.array([TYPOLOGIES.index(a.typology) for a in alerts], dtype=np.int64)
-        contributions = self.model.detector.contributions(rows, classes)
+        contributions = self.model.detector.contributions(rows)
         k = self.model.scoring.top_features
         texts: list[str] = []
         tops: list[str] = []

@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from tapewatch.detect.scoring import ScoringConfig
-from tapewatch.detect.supervised import SupervisedDetector, XGBoostConfig
+from tapewatch.detect.supervised import (
+    SCREEN_FILE,
+    TYPOLOGY_FILE,
+    SupervisedDetector,
+    XGBoostConfig,
+)
 from tapewatch.features.catalog import FEATURE_NAMES
 from tapewatch.features.config import FeatureConfig
 from tapewatch.learn.hashing import config_hash
@@ -22,7 +27,7 @@ from tapewatch.schema.enums import TYPOLOGIES
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-BOOSTER = "xgboost.ubj"
+BOOSTERS = (SCREEN_FILE, TYPOLOGY_FILE)
 
 
 class ModelFormatError(Exception):
@@ -69,12 +74,11 @@ def save_model(bundle: ModelBundle, directory: Path) -> ModelBundle:
     """Write the bundle to a directory; returns it with its content-derived version id."""
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory) as tmp:
-        booster_tmp = Path(tmp) / BOOSTER
-        bundle.detector.save(booster_tmp)
-        booster_bytes = booster_tmp.read_bytes()
-        version = (
-            "tw-" + hashlib.sha256(booster_bytes + bundle.config_hash.encode()).hexdigest()[:12]
-        )
+        bundle.detector.save(Path(tmp))
+        digest = hashlib.sha256(bundle.config_hash.encode())
+        for name in BOOSTERS:
+            digest.update((Path(tmp) / name).read_bytes())
+        version = "tw-" + digest.hexdigest()[:12]
         manifest = {
             "format_version": FORMAT_VERSION,
             "version": version,
@@ -86,11 +90,12 @@ def save_model(bundle: ModelBundle, directory: Path) -> ModelBundle:
             "xgboost_config": asdict(bundle.xgb_config),
             "scoring": asdict(bundle.scoring),
             "config_hash": bundle.config_hash,
-            "best_iteration": bundle.detector.best_iteration_,
+            "trees": bundle.detector.n_trees,
             "libraries": library_versions(),
             **{k: v for k, v in bundle.metadata.items() if k not in {"version"}},
         }
-        os.replace(booster_tmp, directory / BOOSTER)
+        for name in BOOSTERS:
+            os.replace(Path(tmp) / name, directory / name)
         manifest_tmp = Path(tmp) / MANIFEST
         manifest_tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
         os.replace(manifest_tmp, directory / MANIFEST)
@@ -126,7 +131,5 @@ def load_model(directory: Path, *, n_threads: int = 0) -> ModelBundle:
     unknown = set(model_features) - set(FEATURE_NAMES)
     if not model_features or unknown:
         raise ModelFormatError(f"{directory}: bad model_features in {MANIFEST}")
-    detector = SupervisedDetector.load(
-        directory / BOOSTER, xgb_config, model_features, n_threads=n_threads
-    )
+    detector = SupervisedDetector.load(directory, xgb_config, model_features, n_threads=n_threads)
     return ModelBundle(detector, feature_config, xgb_config, scoring, manifest["version"], manifest)

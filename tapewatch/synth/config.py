@@ -61,8 +61,9 @@ def _default_venues() -> tuple[str, ...]:
 class MarketConfig:
     """Everything that decides a generated market day; the same config gives the same table.
 
-    ``n_instruments`` and ``n_traders`` of 0 mean "scale with ``n_events``". Session times are
-    local times in ``timezone``; the table's timestamps are UTC.
+    ``n_instruments`` and ``n_traders`` left at None scale with ``n_events`` (see
+    ``instrument_count`` and ``trader_count``). Session times are local times in ``timezone``;
+    the table's timestamps are UTC. Each instrument trades on one of ``venues``.
     """
 
     n_events: int = 100_000
@@ -71,8 +72,8 @@ class MarketConfig:
     session_open: dt.time = dt.time(9, 30)
     session_close: dt.time = dt.time(16, 0)
     timezone: str = "America/New_York"
-    n_instruments: int = 0
-    n_traders: int = 0
+    n_instruments: int | None = None
+    n_traders: int | None = None
     illiquid_share: float = 0.2
     venues: tuple[str, ...] = field(default_factory=_default_venues)
     mix: AbuseMix = field(default_factory=AbuseMix)
@@ -81,8 +82,10 @@ class MarketConfig:
         """Validate every field and fill in the scaled defaults."""
         self._check_int("n_events", 1_000, 50_000_000)
         self._check_int("seed", 0, 2**63 - 1)
-        self._check_int("n_instruments", 0, 5_000)
-        self._check_int("n_traders", 0, 1_000_000)
+        if self.n_instruments is not None:
+            self._check_int("n_instruments", 2, 5_000)
+        if self.n_traders is not None:
+            self._check_int("n_traders", 40, 1_000_000)
         if not isinstance(self.date, dt.date) or isinstance(self.date, dt.datetime):
             raise ValueError(f"date must be a datetime.date, got {self.date!r}")
         for name in ("session_open", "session_close"):
@@ -106,12 +109,6 @@ class MarketConfig:
                 raise ValueError(f"venue {mic!r} is not a 4-character upper-case MIC code")
         if not isinstance(self.mix, AbuseMix):
             raise ValueError(f"mix must be an AbuseMix, got {type(self.mix).__name__}")
-        if self.n_instruments == 0:
-            object.__setattr__(self, "n_instruments", max(4, self.n_events // 15_000))
-        if self.n_traders == 0:
-            object.__setattr__(self, "n_traders", max(120, self.n_events // 350))
-        if self.n_traders < 40:
-            raise ValueError(f"n_traders must be at least 40, got {self.n_traders}")
 
     def _check_int(self, name: str, low: int, high: int) -> None:
         value = getattr(self, name)
@@ -119,6 +116,20 @@ class MarketConfig:
             raise ValueError(f"{name} must be an int, got {value!r}")
         if not low <= value <= high:
             raise ValueError(f"{name} must be within [{low}, {high}], got {value}")
+
+    @property
+    def instrument_count(self) -> int:
+        """Instruments in the day: ``n_instruments``, or one per 15,000 events (at least 4)."""
+        if self.n_instruments is not None:
+            return self.n_instruments
+        return max(4, self.n_events // 15_000)
+
+    @property
+    def trader_count(self) -> int:
+        """Accounts in the day: ``n_traders``, or about 285 per 100,000 events (at least 120)."""
+        if self.n_traders is not None:
+            return self.n_traders
+        return max(120, self.n_events // 350)
 
     @property
     def session_seconds(self) -> float:

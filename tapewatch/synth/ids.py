@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from tapewatch.synth.rng import Rand
 
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DIGITS = "0123456789"
 
 #: ISIN country prefix of each venue's home market (other venues default to XS).
-_VENUE_COUNTRY = {
-    "XNAS": "US",
-    "XNYS": "US",
-    "ARCX": "US",
-    "BATS": "US",
-    "IEXG": "US",
-    "XLON": "GB",
-    "XPAR": "FR",
-    "XETR": "DE",
-    "XAMS": "NL",
-    "XMIL": "IT",
-    "XMAD": "ES",
-    "XSWX": "CH",
-}
+_VENUE_COUNTRY: Mapping[str, str] = MappingProxyType(
+    {
+        "XNAS": "US",
+        "XNYS": "US",
+        "ARCX": "US",
+        "BATS": "US",
+        "IEXG": "US",
+        "XLON": "GB",
+        "XPAR": "FR",
+        "XETR": "DE",
+        "XAMS": "NL",
+        "XMIL": "IT",
+        "XMAD": "ES",
+        "XSWX": "CH",
+    }
+)
+
+
+#: Prefixes of some issuing organisations (the first four characters of real LEIs).
+_LOU_PREFIXES = ("5493", "2138", "5299", "9695", "7245", "8156", "3912", "2549", "6354", "9845")
 
 
 def _alnum_to_digits(text: str) -> str:
@@ -30,9 +39,7 @@ def _alnum_to_digits(text: str) -> str:
 
 def lei(rand: Rand) -> str:
     """A 20-character LEI-shaped id (ISO 17442 layout with valid mod-97 check digits)."""
-    lou = "".join(
-        _ALNUM[rand.randint(0, 35)] if i else _DIGITS[rand.randint(1, 9)] for i in range(4)
-    )
+    lou = _LOU_PREFIXES[rand.randint(0, len(_LOU_PREFIXES) - 1)]
     body = lou + "00" + "".join(_ALNUM[rand.randint(0, 35)] for _ in range(12))
     check = 98 - int(_alnum_to_digits(body + "00")) % 97
     return f"{body}{check:02d}"

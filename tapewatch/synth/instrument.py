@@ -53,7 +53,25 @@ def simulate(job: InstrumentJob) -> np.ndarray:
         m.start()
     for i in part.hft:
         HftTrader(sim, acc[i], _HFT_RATE * per_s / len(part.hft)).start()
-    NoiseFlow(sim, [acc[i] for i in part.noise], part.noise_weights, _NOISE_RATE * per_s).start()
+    # Episode accounts trade here normally too: those whose role alone might leave them idle
+    # today (desks without a parent order, momentum traders without a trend) also send
+    # everyday orders.
+    noise = list(part.noise)
+    weights = list(part.noise_weights)
+    top = max(weights)
+    steady = set(part.makers + part.hft)
+    for ep in job.episodes:
+        for i in ep.accounts:
+            if i in steady:
+                continue
+            w = top * rand.uniform(0.05, 0.2)
+            if i in noise:
+                k = noise.index(i)
+                weights[k] = max(weights[k], w)
+            else:
+                noise.append(i)
+                weights.append(w)
+    NoiseFlow(sim, [acc[i] for i in noise], weights, _NOISE_RATE * per_s).start()
     MomentumFlow(sim, [acc[i] for i in part.momentum], _MOMENTUM_RATE * per_s).start()
     n_parents = int(rand.generator.poisson(_PARENT_SHARE * job.normal_target / _EVENTS_PER_PARENT))
     # Each desk mostly works one side of an instrument today (its clients' net interest).

@@ -25,7 +25,7 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _jobs(cfg: MarketConfig) -> tuple[Universe, list[InstrumentJob], list[str], Rand]:
-    seeds = np.random.SeedSequence(cfg.seed).spawn(cfg.n_instruments + 1)
+    seeds = np.random.SeedSequence(cfg.seed).spawn(cfg.instrument_count + 1)
     plan = Rand(np.random.default_rng(seeds[0]))
     universe = build_universe(cfg, plan)
     episodes = plan_episodes(cfg, universe, plan)

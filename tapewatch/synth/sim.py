@@ -12,54 +12,15 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 
 from tapewatch.synth.book import BUY, LIMIT, MARKET, NO_PRICE, SELL, Fill, Order, OrderBook, Top
+from tapewatch.synth.fair import PERMANENT_IMPACT, STEP, FairValue
+from tapewatch.synth.pace import CONTROL_EVERY_S, Pace
 from tapewatch.synth.recorder import CANCELLED, EXECUTED, MODIFIED, NEW, Recorder
 from tapewatch.synth.rng import Rand
 from tapewatch.synth.universe import Account, InstrumentSpec
 
 US = 1_000_000
-_CONTROL_EVERY_S = 30.0
-_CONTROL_HORIZON_S = 1200.0
-_IMPACT_DECAY_S = 120.0
-_PERMANENT_IMPACT = 0.1
-_FAIR_STEP = 0.5
+#: Realised volatility as a share of the instruments' nominal daily volatility.
 _VOL_SCALE = 0.22
-
-
-class Profile:
-    """Intraday U-shaped activity: busier after the open and towards the close."""
-
-    __slots__ = ("_close_amp", "_close_tau", "_open_amp", "_open_tau", "_t", "_total")
-
-    def __init__(self, session_s: float, rand: Rand) -> None:
-        """Draw the shape's amplitudes and time scales for one instrument."""
-        self._t = session_s
-        self._open_amp = rand.uniform(0.8, 2.0)
-        self._open_tau = rand.uniform(600.0, 1800.0)
-        self._close_amp = rand.uniform(0.8, 2.0)
-        self._close_tau = rand.uniform(600.0, 1500.0)
-        self._total = self._cum(session_s)
-
-    def at(self, t_s: float) -> float:
-        """Relative intensity at ``t_s`` seconds after the open (mean about 1)."""
-        shape = (
-            1.0
-            + self._open_amp * math.exp(-t_s / self._open_tau)
-            + self._close_amp * math.exp(-(self._t - t_s) / self._close_tau)
-        )
-        return shape * self._t / self._total
-
-    def _cum(self, t_s: float) -> float:
-        return (
-            t_s
-            + self._open_amp * self._open_tau * (1.0 - math.exp(-t_s / self._open_tau))
-            + self._close_amp
-            * self._close_tau
-            * (math.exp(-(self._t - t_s) / self._close_tau) - math.exp(-self._t / self._close_tau))
-        )
-
-    def share(self, t_s: float) -> float:
-        """Expected share of the day's activity done by ``t_s``."""
-        return self._cum(min(max(t_s, 0.0), self._t)) / self._total
 
 
 class Sim:
@@ -80,9 +41,7 @@ class Sim:
         self.now = 0
         self.end = session_us
         self.session_s = session_us / US
-        self.profile = Profile(self.session_s, rand)
-        self.normal_target = normal_target
-        self.activity = 1.0
+        self.pace = Pace(self.session_s, normal_target, rand)
         self.vol_mult = 1.0
         self.position: dict[int, int] = {}
         self.watch: dict[int, Callable[[], object]] = {}
@@ -95,18 +54,11 @@ class Sim:
         self._oid = 0
         #: Participants told (synchronously, cheaply) whenever the fair value moves.
         self.fair_listeners: list[Callable[[], object]] = []
-        self._fv = float(spec.p0)
-        self._imp = 0.0
-        self._imp_t = 0
+        self._fair = FairValue(float(spec.p0))
         # The fair value moves in half-tick steps; the step rate gives the volatility.
-        self._jump_rate = _VOL_SCALE * (spec.sigma / _FAIR_STEP) ** 2
-        self._heat = 0.0
-        self._heat_t = 0
-        self._heat_tau = 60.0
-        self._ctl_last_t = 0.0
-        self._ctl_last_n = 0
-        self.at(int(_CONTROL_EVERY_S * US), self._control)
-        self.after(rand.exp() / self._jump_rate, self._fair_step)
+        self._step_rate = _VOL_SCALE * (spec.sigma / STEP) ** 2
+        self.after(CONTROL_EVERY_S, self._control)
+        self.after(rand.exp() / self._step_rate, self._fair_step)
 
     # --------------------------------------------------------------- the loop
     def at(self, t: int, fn: Callable[[], object]) -> None:
@@ -133,78 +85,45 @@ class Sim:
             self.now = t
             fn()
 
+    @property
+    def normal_target(self) -> int:
+        """Normal events the day aims at (what the volume controller steers to)."""
+        return self.pace.target
+
     def reserve(self, events: float) -> None:
         """Set aside ``events`` of the normal target for a flow the controller does not steer."""
-        self.normal_target = max(1, round(self.normal_target - events))
+        self.pace.reserve(events)
 
     def rate_scale(self) -> float:
-        """Multiplier of normal arrival rates now: intraday shape, event heat, volume control."""
-        return self.profile.at(self.now / US) * self.activity * self.heat()
-
-    def _control(self) -> None:
-        # Keep the normal event count on course for the day's target by scaling every
-        # participant's arrival rate (a slow controller: it does not react to single bursts).
-        t = self.now / US
-        share = self.profile.share
-        n = self.rec.normal
-        done_exp = self.normal_target * (share(t) - share(self._ctl_last_t))
-        done = n - self._ctl_last_n
-        t2 = min(self.session_s, t + _CONTROL_HORIZON_S)
-        todo_exp = self.normal_target * (share(t2) - share(t))
-        if done_exp > 0 and todo_exp > 0 and done > 0:
-            need = self.normal_target * share(t2) - n
-            efficiency = done / done_exp
-            factor = max(need, 0.0) / todo_exp / efficiency
-            factor = min(max(factor, 0.7), 1.4) ** 0.5
-            self.activity = min(max(self.activity * factor, 0.1), 10.0)
-        self._ctl_last_t = t
-        self._ctl_last_n = n
-        self.after(_CONTROL_EVERY_S, self._control)
-
-    # ---------------------------------------------------------- market state
-    def fair(self) -> float:
-        """The instrument's fair value in ticks now (random walk plus decaying impact)."""
-        imp = self._imp
-        if imp:
-            dt = self.now - self._imp_t
-            if dt > 0:
-                imp *= math.exp(-dt / (_IMPACT_DECAY_S * US))
-                if -0.05 < imp < 0.05:
-                    imp = 0.0
-                self._imp = imp
-                self._imp_t = self.now
-        return self._fv + imp
-
-    def _fair_step(self) -> None:
-        fv = self._fv + (_FAIR_STEP if self.rand.u() < 0.5 else -_FAIR_STEP)
-        floor = 0.2 * self.spec.p0
-        self._fv = fv if fv > floor else 2 * floor - fv
-        for listener in self.fair_listeners:
-            listener()
-        vm = self.vol_mult
-        self.after(
-            self.rand.exp() / (self._jump_rate * vm * vm * self.rate_scale()), self._fair_step
-        )
-
-    def shift_fair(self, ticks: float, permanent: float = _PERMANENT_IMPACT) -> None:
-        """Move the fair value (a news jump when ``permanent`` is 1, else order-flow impact)."""
-        self._imp = self.fair() - self._fv + ticks * (1.0 - permanent)
-        self._imp_t = self.now
-        self._fv += ticks * permanent
-        for listener in self.fair_listeners:
-            listener()
-
-    def heat(self) -> float:
-        """Activity multiplier after news: 1 plus a decaying excitation."""
-        if self._heat <= 0.01:
-            return 1.0
-        return 1.0 + self._heat * math.exp(-(self.now - self._heat_t) / (self._heat_tau * US))
+        """Multiplier of normal arrival rates now: intraday shape, news heat, volume control."""
+        return self.pace.scale(self.now / US)
 
     def excite(self, amount: float, tau_s: float) -> None:
         """Raise activity by ``amount`` times, decaying with time scale ``tau_s``."""
-        self._heat = self.heat() - 1.0 + amount
-        self._heat_t = self.now
-        self._heat_tau = tau_s
+        self.pace.excite(self.now / US, amount, tau_s)
+
+    def _control(self) -> None:
+        self.pace.control(self.now / US, self.rec.normal)
+        self.after(CONTROL_EVERY_S, self._control)
+
+    # ---------------------------------------------------------- market state
+    def fair(self) -> float:
+        """The instrument's fair value in ticks now."""
+        return self._fair.at(self.now / US)
+
+    def _fair_step(self) -> None:
+        self._fair.step(self.rand.u() < 0.5)
+        for listener in self.fair_listeners:
+            listener()
+        vm = self.vol_mult
+        rate = self._step_rate * vm * vm * self.rate_scale()
+        self.after(self.rand.exp() / rate, self._fair_step)
+
+    def shift_fair(self, ticks: float, permanent: float = PERMANENT_IMPACT) -> None:
+        """Move the fair value (a news jump when ``permanent`` is 1, else order-flow impact)."""
+        self._fair.shift(self.now / US, ticks, permanent)
+        for listener in self.fair_listeners:
+            listener()
 
     def imbalance(self, levels: int = 3) -> float:
         """Depth imbalance of the best ``levels`` levels, in [-1, 1] (positive: more bids)."""
@@ -231,6 +150,8 @@ class Sim:
     def _new_order(
         self, acct: Account, side: int, price: int, qty: int, otype: int, label: int, scen: int
     ) -> Order:
+        if qty <= 0:
+            raise ValueError(f"order size must be positive, got {qty}")
         self._oid += 1
         return Order(self._oid, acct.index, side, price, qty, acct.flags, otype, label, scen)
 

@@ -7,8 +7,10 @@ so every instrument's simulation can run on its own (in another process) and sti
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from enum import IntEnum
+from types import MappingProxyType
 
 import numpy as np
 
@@ -107,13 +109,15 @@ _ROLE_SHARES = (
     (Role.MOMENTUM, 0.10),
 )
 #: Share of accounts that use the venue's self-trade prevention, by role.
-_STP_SHARE = {
-    Role.MAKER: 0.95,
-    Role.HFT: 0.95,
-    Role.INSTITUTION: 0.9,
-    Role.MOMENTUM: 0.6,
-    Role.NOISE: 0.2,
-}
+_STP_SHARE: Mapping[Role, float] = MappingProxyType(
+    {
+        Role.MAKER: 0.95,
+        Role.HFT: 0.95,
+        Role.INSTITUTION: 0.9,
+        Role.MOMENTUM: 0.6,
+        Role.NOISE: 0.2,
+    }
+)
 _TICKS = (0.0001, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25)
 
 
@@ -202,7 +206,7 @@ def _participants(
 
 def build_universe(cfg: MarketConfig, rand: Rand) -> Universe:
     """Draw the instruments, the account pool and who trades what."""
-    n = cfg.n_instruments
+    n = cfg.instrument_count
     n_illiquid = min(n - 1, max(1, round(n * cfg.illiquid_share))) if cfg.illiquid_share > 0 else 0
     raw = rand.generator.lognormal(0.0, 0.7, size=n).tolist()
     weights = [
@@ -213,7 +217,13 @@ def build_universe(cfg: MarketConfig, rand: Rand) -> Universe:
         _instrument(i, cfg, rand, i >= n - n_illiquid, w, cfg.n_events * w / total)
         for i, w in enumerate(weights)
     ]
-    accounts = _accounts(cfg.n_traders, rand)
+    taken: set[str] = set()
+    for i, spec in enumerate(instruments):
+        while spec.instrument_id in taken:
+            spec = replace(spec, instrument_id=isin(rand, spec.venue))
+        taken.add(spec.instrument_id)
+        instruments[i] = spec
+    accounts = _accounts(cfg.trader_count, rand)
     by_role: dict[Role, list[int]] = {r: [] for r in Role}
     for a in accounts:
         by_role[a.role].append(a.index)

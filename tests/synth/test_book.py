@@ -167,8 +167,10 @@ def _check_rows(sim: Sim) -> None:
             assert t[R.C_STATUS] == R.EXECUTED
             assert (t[R.C_TS], t[R.C_PRICE], t[R.C_QTY]) == (r[R.C_TS], r[R.C_PRICE], r[R.C_QTY])
             assert t[R.C_SIDE] != r[R.C_SIDE]
-            assert t[R.C_CPTY] == r[R.C_TRADER] and r[R.C_CPTY] == t[R.C_TRADER]
-            assert t[R.C_BID] == r[R.C_BID] and t[R.C_ASK] == r[R.C_ASK]
+            assert t[R.C_CPTY] == r[R.C_TRADER]
+            assert r[R.C_CPTY] == t[R.C_TRADER]
+            assert t[R.C_BID] == r[R.C_BID]
+            assert t[R.C_ASK] == r[R.C_ASK]
             i += 2
         else:
             i += 1
@@ -197,14 +199,18 @@ def test_price_time_priority_simple() -> None:
     second = sim.limit(ACCOUNTS[2], SELL, 101, 50)
     better = sim.limit(ACCOUNTS[3], SELL, 100, 30)
     sim.limit(ACCOUNTS[4], BUY, 101, 60)
-    assert better.qty == 0 and first.qty == 20 and second.qty == 50
+    assert better.qty == 0
+    assert first.qty == 20
+    assert second.qty == 50
     # A size decrease keeps priority, a size increase loses it.
     assert sim.modify(first, 101, 10)
     sim.market(ACCOUNTS[5], BUY, 5)
-    assert first.qty == 5 and second.qty == 50
+    assert first.qty == 5
+    assert second.qty == 50
     assert sim.modify(first, 101, 40)
     sim.market(ACCOUNTS[5], BUY, 10)
-    assert second.qty == 40 and first.qty == 40
+    assert second.qty == 40
+    assert first.qty == 40
 
 
 def test_modify_never_crosses_and_market_rest_is_cancelled() -> None:

@@ -13,6 +13,8 @@ import pytest
 
 from tapewatch.schema.columns import LABELLED_EVENT_SCHEMA
 from tapewatch.schema.enums import ManipulationType
+from tapewatch.schema.raw import RawTable
+from tapewatch.schema.validate import validate_events
 from tapewatch.synth import AbuseMix, MarketConfig, generate_market, summarize
 from tapewatch.synth.book import BUY, LIMIT, MARKET, NO_PRICE, SELL, Order, OrderBook
 
@@ -32,7 +34,8 @@ def test_schema_sorted_and_inside_session(day: pa.Table, day_config: MarketConfi
     assert np.all(np.diff(ts) >= 0)
     open_us = int(day_config.open_utc.timestamp() * 1e6)
     close_us = int(day_config.close_utc.timestamp() * 1e6)
-    assert ts[0] >= open_us and ts[-1] < close_us
+    assert ts[0] >= open_us
+    assert ts[-1] < close_us
     assert day_config.open_utc.hour == 14  # 09:30 New York is 14:30 UTC on 2026-03-02
     assert 0.93 * day_config.n_events <= day.num_rows <= 1.07 * day_config.n_events
 
@@ -56,7 +59,8 @@ def test_process_pool_does_not_change_the_result(
 def test_progress_reports_growing_counts() -> None:
     seen: list[int] = []
     table = generate_market(MarketConfig(n_events=5_000, seed=1), progress=seen.append)
-    assert seen == sorted(seen) and seen[-1] == table.num_rows
+    assert seen == sorted(seen)
+    assert seen[-1] == table.num_rows
 
 
 def _ticks(x: float | None) -> int:
@@ -105,16 +109,16 @@ def test_tape_replays_through_the_book(small: pa.Table) -> None:
                 for f in fills:
                     a, p = rows[k], rows[k + 1]
                     assert cols["order_status"][a] == cols["order_status"][p] == "EXECUTED"
-                    assert cols["order_id"][a] == oid and orders[cols["order_id"][p]] is f.passive
+                    assert cols["order_id"][a] == oid
+                    assert orders[cols["order_id"][p]] is f.passive
                     assert int(cols["quantity"][a]) == int(cols["quantity"][p]) == f.qty
                     assert _ticks(cols["price"][a]) == _ticks(cols["price"][p]) == f.price
                     assert top_of(a) == top_of(p) == f.top
                     k += 2
                 if market and o.qty > 0:
                     c = rows[k]
-                    assert (
-                        cols["order_status"][c] == "CANCELLED" and int(cols["quantity"][c]) == o.qty
-                    )
+                    assert cols["order_status"][c] == "CANCELLED"
+                    assert int(cols["quantity"][c]) == o.qty
                     assert top_of(c) == book.top()
                     k += 1
             elif status == "MODIFIED":
@@ -157,7 +161,8 @@ def test_labels_are_consistent(day: pa.Table) -> None:
         assert (scen is None) == (kind == "NONE")
         if scen is not None:
             kinds[scen].add(kind)
-    assert kinds and all(len(k) == 1 for k in kinds.values())
+    assert kinds
+    assert all(len(k) == 1 for k in kinds.values())
 
 
 def test_typology_shares_follow_the_mix(day: pa.Table, day_config: MarketConfig) -> None:
@@ -189,7 +194,8 @@ def test_abusers_also_trade_normally(day: pa.Table) -> None:
     d = day.select(["trader_id", "is_manipulation"]).to_pydict()
     abusers = {t for t, m in zip(d["trader_id"], d["is_manipulation"], strict=True) if m}
     normal = {t for t, m in zip(d["trader_id"], d["is_manipulation"], strict=True) if not m}
-    assert abusers and abusers <= normal
+    assert abusers
+    assert abusers <= normal
 
 
 def test_only_wash_trades_pair_an_episode_with_itself(day: pa.Table) -> None:
@@ -203,13 +209,15 @@ def test_only_wash_trades_pair_an_episode_with_itself(day: pa.Table) -> None:
         if s1 is not None and s1 == s2:
             own_pairs += 1
             assert kind == "WASH_TRADING"
-    assert wash_pairs and own_pairs >= 0.8 * wash_pairs
+    assert wash_pairs
+    assert own_pairs >= 0.8 * wash_pairs
 
 
 def test_summary_lists_every_typology(day: pa.Table) -> None:
     rows = summarize(day)
     assert [r.manipulation_type for r in rows] == list(ManipulationType)
-    assert rows[0].episodes == 0 and abs(sum(r.share for r in rows) - 1.0) < 1e-9
+    assert rows[0].episodes == 0
+    assert abs(sum(r.share for r in rows) - 1.0) < 1e-9
 
 
 @pytest.mark.parametrize(
@@ -241,5 +249,15 @@ def test_mix_rejects_bad_shares() -> None:
 
 def test_config_scales_with_size() -> None:
     small, big = MarketConfig(n_events=20_000), MarketConfig(n_events=1_000_000)
-    assert small.n_instruments == 4 and big.n_instruments == 66
-    assert small.n_traders < big.n_traders
+    assert small.instrument_count == 4
+    assert big.instrument_count == 66
+    assert small.trader_count < big.trader_count
+    # Scaled defaults follow n_events through dataclasses.replace too.
+    assert dataclasses.replace(small, n_events=1_000_000).instrument_count == 66
+    assert MarketConfig(n_instruments=7, n_traders=99).instrument_count == 7
+
+
+def test_every_row_passes_contract_validation(day: pa.Table) -> None:
+    result = validate_events(RawTable(day, 1, "row"))
+    assert not result.bad
+    assert result.good.num_rows == day.num_rows

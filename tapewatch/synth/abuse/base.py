@@ -9,14 +9,15 @@ EXECUTED rows) are labelled; the innocent side of a fill keeps its own (normal) 
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from types import MappingProxyType
 from typing import Protocol
 
 from tapewatch.schema.enums import TYPOLOGIES, ManipulationType
 from tapewatch.synth.book import Order
-from tapewatch.synth.sim import US, Sim
+from tapewatch.synth.sim import Sim
 from tapewatch.synth.universe import Account, Role
 
 #: A script yields the number of seconds to sleep; it is resumed early by watched fills.
@@ -56,36 +57,38 @@ class Episode:
 
 
 #: How often each typology recruits from each role (abusers also trade normally in that role).
-RECRUITS: dict[ManipulationType, dict[Role, float]] = {
-    ManipulationType.SPOOFING: {
-        Role.HFT: 0.35,
-        Role.MAKER: 0.25,
-        Role.MOMENTUM: 0.25,
-        Role.NOISE: 0.15,
-    },
-    ManipulationType.LAYERING: {
-        Role.HFT: 0.35,
-        Role.MAKER: 0.25,
-        Role.MOMENTUM: 0.25,
-        Role.NOISE: 0.15,
-    },
-    ManipulationType.WASH_TRADING: {
-        Role.MAKER: 0.25,
-        Role.HFT: 0.15,
-        Role.MOMENTUM: 0.25,
-        Role.NOISE: 0.2,
-        Role.INSTITUTION: 0.15,
-    },
-    ManipulationType.PUMP_AND_DUMP: {Role.MAKER: 0.2, Role.MOMENTUM: 0.45, Role.NOISE: 0.35},
-    ManipulationType.QUOTE_STUFFING: {Role.HFT: 0.6, Role.MAKER: 0.4},
-    ManipulationType.MARKING_THE_CLOSE: {
-        Role.INSTITUTION: 0.35,
-        Role.MOMENTUM: 0.3,
-        Role.HFT: 0.1,
-        Role.MAKER: 0.1,
-        Role.NOISE: 0.15,
-    },
-}
+RECRUITS: Mapping[ManipulationType, Mapping[Role, float]] = MappingProxyType(
+    {
+        ManipulationType.SPOOFING: {
+            Role.HFT: 0.4,
+            Role.MAKER: 0.3,
+            Role.MOMENTUM: 0.2,
+            Role.NOISE: 0.1,
+        },
+        ManipulationType.LAYERING: {
+            Role.HFT: 0.4,
+            Role.MAKER: 0.3,
+            Role.MOMENTUM: 0.2,
+            Role.NOISE: 0.1,
+        },
+        ManipulationType.WASH_TRADING: {
+            Role.MAKER: 0.3,
+            Role.HFT: 0.25,
+            Role.MOMENTUM: 0.2,
+            Role.NOISE: 0.1,
+            Role.INSTITUTION: 0.15,
+        },
+        ManipulationType.PUMP_AND_DUMP: {Role.MAKER: 0.3, Role.MOMENTUM: 0.45, Role.NOISE: 0.25},
+        ManipulationType.QUOTE_STUFFING: {Role.HFT: 0.6, Role.MAKER: 0.4},
+        ManipulationType.MARKING_THE_CLOSE: {
+            Role.INSTITUTION: 0.35,
+            Role.MOMENTUM: 0.25,
+            Role.HFT: 0.2,
+            Role.MAKER: 0.1,
+            Role.NOISE: 0.1,
+        },
+    }
+)
 
 
 class EpisodeContext:
@@ -130,6 +133,10 @@ class EpisodeContext:
         for o in orders:
             self.sim.watch.pop(o.oid, None)
 
+    def beat(self) -> float:
+        """The short pause between two messages an account sends one after the other (s)."""
+        return self.sim.rand.loguniform(0.00002, 0.02)
+
     def reaction(self, who: int = 0) -> float:
         """A reaction time of account ``who``, in seconds."""
         return self.sim.rand.lognormal(self.accounts[who].latency_s, 0.5)
@@ -173,12 +180,3 @@ class Runner:
         self._busy = True
         self._token += 1
         self._ctx.sim.after(self._ctx.reaction(), partial(self._step, self._token))
-
-
-def wait_until_filled(ctx: EpisodeContext, o: Order, timeout_s: float) -> Script:
-    """Sleep until ``o`` has no open size left or ``timeout_s`` has passed."""
-    deadline = ctx.now + int(timeout_s * US)
-    ctx.watch(o)
-    while o.qty > 0 and o.resting and ctx.now < deadline:
-        yield (deadline - ctx.now) / US
-    ctx.unwatch(o)

@@ -57,7 +57,7 @@ def draw(r: Rand) -> MarkingParams:
         gamma=r.uniform(1.0, 3.0),
         last_s=r.loguniform(0.5, 30.0),
         through=r.randint(0, 4),
-        market_p=r.uniform(0.05, 0.4),
+        market_p=r.uniform(0.05, 0.25),
         size_mult=r.loguniform(0.5, 4.0),
         escalate=r.uniform(0.0, 0.5),
         pre_position=r.randint(1, 4) if r.u() < 0.6 else 0,
@@ -96,5 +96,6 @@ def _play(ctx: EpisodeContext, p: MarkingParams) -> Script:
             if o.resting:
                 sim.after(r.loguniform(0.05, 5.0), partial(sim.cancel, o))
         if r.u() < p.passive_p:
+            yield ctx.beat()
             # Support under the marked price, and no interest in the other side.
             ctx.limit(side, sim.passive_price(side, r.randint(0, 1)), ctx.size(p.size_mult))

@@ -45,6 +45,9 @@ def await_genuine(
     for o in (genuine, *fakes):
         ctx.watch(o)
     while genuine.qty > 0 and genuine.resting and sim.now < deadline:
+        yield min((deadline - sim.now) / US, r.loguniform(0.2, 5.0))
+        if genuine.qty == 0 or not genuine.resting:
+            break
         if pull_hit:
             for f in fakes:
                 if f.resting and f.filled > 0:
@@ -59,5 +62,4 @@ def await_genuine(
             sim.modify(genuine, touch, genuine.qty)
         elif bid > 0 and ask - bid >= 2 and genuine.price == touch:
             sim.modify(genuine, touch - 1 if genuine.side == SELL else touch + 1, genuine.qty)
-        yield min((deadline - sim.now) / US, r.loguniform(0.2, 5.0))
     ctx.unwatch(genuine, *fakes)

@@ -64,7 +64,7 @@ def draw(r: Rand) -> PumpParams:
         pump_orders=r.randint(8, 40),
         pump_duration=r.uniform(180.0, 1200.0),
         pump_mult=r.loguniform(0.5, 3.0),
-        pump_market_p=r.uniform(0.1, 0.5),
+        pump_market_p=r.uniform(0.05, 0.3),
         support_p=r.uniform(0.0, 0.4),
         dump_orders=r.randint(5, 25),
         dump_duration=r.uniform(180.0, 900.0),
@@ -77,16 +77,21 @@ def _gap(r: Rand, duration: float, n: int) -> float:
     return duration / max(1, n) * r.uniform(0.3, 1.7)
 
 
-def _play(ctx: EpisodeContext, p: PumpParams) -> Script:
+def _withdraw(ctx: EpisodeContext, orders: list[Order]) -> Script:
+    """Cancel whatever is still open, one message after the other."""
+    for o in orders:
+        if o.resting:
+            ctx.sim.cancel(o)
+            yield ctx.beat()
+
+
+def _accumulate(ctx: EpisodeContext, p: PumpParams, bought: list[Order]) -> Script:
+    """Quiet buying: passive bids, re-pegged to the touch or withdrawn when they go stale."""
     sim = ctx.sim
     r = sim.rand
-    n = p.n_accounts
-    bought: list[Order] = []
-    sold: list[Order] = []
-    # Accumulate quietly: passive bids, re-pegged to the touch or withdrawn when they go stale.
     open_bids: list[tuple[Order, int]] = []
     for _ in range(p.acc_orders):
-        who = r.randint(0, n - 1)
+        who = r.randint(0, p.n_accounts - 1)
         for o, born in list(open_bids):
             if o.resting and sim.now - born > p.acc_life * US:
                 if r.u() < 0.5 and sim.modify(o, sim.passive_price(BUY, 0), o.qty):
@@ -94,44 +99,48 @@ def _play(ctx: EpisodeContext, p: PumpParams) -> Script:
                     open_bids.append((o, sim.now))
                 else:
                     sim.cancel(o)
+                yield ctx.beat()
         if r.u() < 0.2:
-            o = ctx.limit(BUY, sim.through_price(BUY, 0), ctx.size(p.acc_mult * 0.5, who), who)
+            price, mult = sim.through_price(BUY, 0), p.acc_mult * 0.5
         else:
-            o = ctx.limit(
-                BUY, sim.passive_price(BUY, r.randint(0, 2)), ctx.size(p.acc_mult, who), who
-            )
+            price, mult = sim.passive_price(BUY, r.randint(0, 2)), p.acc_mult
+        o = ctx.limit(BUY, price, ctx.size(mult, who), who)
+        if o.resting:
             open_bids.append((o, sim.now))
         bought.append(o)
         yield _gap(r, p.acc_duration, p.acc_orders)
-    for o, _ in open_bids:
-        sim.cancel(o)
-    yield r.loguniform(p.pause * 0.5, p.pause * 2.0)
-    # Pump: aggressive buying in turns, with the odd supporting bid under the market.
+    yield from _withdraw(ctx, [o for o, _ in open_bids])
+
+
+def _pump(ctx: EpisodeContext, p: PumpParams, bought: list[Order]) -> Script:
+    """Aggressive buying in turns, with the odd supporting bid under the market."""
+    sim = ctx.sim
+    r = sim.rand
     supports: list[Order] = []
     for _ in range(p.pump_orders):
-        who = r.randint(0, n - 1)
+        who = r.randint(0, p.n_accounts - 1)
         qty = ctx.size(p.pump_mult, who)
         if r.u() < p.pump_market_p:
             bought.append(ctx.market(BUY, qty, who))
         else:
             o = ctx.limit(BUY, sim.through_price(BUY, r.randint(0, 3)), qty, who)
             bought.append(o)
-            if o.resting:
-                supports.append(o)
+            supports.append(o)
         if r.u() < p.support_p:
-            supports.append(
-                ctx.limit(
-                    BUY, sim.passive_price(BUY, r.randint(0, 2)), ctx.size(p.pump_mult, who), who
-                )
-            )
+            yield ctx.beat()
+            price = sim.passive_price(BUY, r.randint(0, 2))
+            supports.append(ctx.limit(BUY, price, ctx.size(p.pump_mult, who), who))
         yield _gap(r, p.pump_duration, p.pump_orders)
-    # Dump: sell the position into the demand the rise attracted.
-    for o in supports:
-        sim.cancel(o)
-    holding = sum(o.filled for o in bought)
+    yield from _withdraw(ctx, supports)
+
+
+def _dump(ctx: EpisodeContext, p: PumpParams, holding: int) -> Script:
+    """Sell the position into the demand the rise attracted."""
+    sim = ctx.sim
+    r = sim.rand
+    sold: list[Order] = []
     per = max(1, holding // max(1, p.dump_orders))
     for k in range(p.dump_orders):
-        who = k % n
         if holding - sum(o.filled for o in sold) <= 0:
             break
         qty = max(1, int(per * r.uniform(0.6, 1.4)))
@@ -139,8 +148,16 @@ def _play(ctx: EpisodeContext, p: PumpParams) -> Script:
             price = sim.passive_price(SELL, r.randint(-1, 1))
         else:
             price = sim.through_price(SELL, r.randint(0, 1))
-        sold.append(ctx.limit(SELL, price, qty, who))
+        sold.append(ctx.limit(SELL, price, qty, k % p.n_accounts))
         yield _gap(r, p.dump_duration, p.dump_orders)
     yield r.uniform(10.0, 120.0)
-    for o in sold:
-        sim.cancel(o)
+    yield from _withdraw(ctx, sold)
+
+
+def _play(ctx: EpisodeContext, p: PumpParams) -> Script:
+    r = ctx.sim.rand
+    bought: list[Order] = []
+    yield from _accumulate(ctx, p, bought)
+    yield r.loguniform(p.pause * 0.5, p.pause * 2.0)
+    yield from _pump(ctx, p, bought)
+    yield from _dump(ctx, p, sum(o.filled for o in bought))

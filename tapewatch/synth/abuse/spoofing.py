@@ -88,7 +88,7 @@ def _cycle(ctx: EpisodeContext, p: SpoofingParams, side: int) -> Script:
     base = p.spoof_mult * typical
     total = base * min(3.0, max(1.0, p.depth_mult * book.depth(other, 3) / base))
     for k in range(p.n_spoof):
-        dist = p.spoof_dist + k * p.spoof_spread
+        dist = min(p.spoof_dist + k * p.spoof_spread, 3)
         qty = ctx.size(total / p.n_spoof / typical * r.uniform(0.7, 1.3))
         spoofs.append(ctx.limit(side, sim.passive_price(side, dist), qty))
         if k + 1 < p.n_spoof:

@@ -89,6 +89,7 @@ def _trade(ctx: EpisodeContext, p: WashParams, seller: int, buyer: int, qty: int
         # Somebody else got in first: withdraw the leftover after a moment.
         yield ctx.reaction(hit_who)
         sim.cancel(hit)
+        yield ctx.beat()
     if resting.resting:
         sim.cancel(resting)
 

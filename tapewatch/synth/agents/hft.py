@@ -91,12 +91,8 @@ class HftTrader:
         if own is not None and own.resting:
             sim.cancel(own)
         level = sim.book.level_size(SELL if side == BUY else BUY, price)
-        sim.ioc(
-            self.acct,
-            side,
-            price,
-            min(level, self._qty() * sim.rand.randint(1, 3)),
-        )
+        if level > 0:
+            sim.ioc(self.acct, side, price, min(level, self._qty() * sim.rand.randint(1, 3)))
 
     def _qty(self) -> int:
         return self.sim.size(self.size_mult, self.acct.round_pref)

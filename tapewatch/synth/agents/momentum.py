@@ -51,15 +51,11 @@ class MomentumFlow:
             if r.u() < self.p_market:
                 sim.market(acct, side, qty)
             else:
-                o = sim.limit(
-                    acct, side, sim.through_price(side, r.randint(0, 2)), qty
-                )
+                o = sim.limit(acct, side, sim.through_price(side, r.randint(0, 2)), qty)
                 if o.resting:
                     sim.after(r.loguniform(0.5, 30.0), partial(sim.cancel, o))
         elif r.u() < 0.15:
             qty = sim.size(r.loguniform(0.5, 2.0), acct.round_pref)
-            o = sim.limit(
-                acct, side, sim.passive_price(side, r.randint(0, 1)), qty
-            )
+            o = sim.limit(acct, side, sim.passive_price(side, r.randint(0, 1)), qty)
             if o.resting:
                 sim.after(r.loguniform(2.0, 120.0), partial(sim.cancel, o))
