@@ -29,6 +29,7 @@ unit: $(STAMP)
 ## speed and memory targets (docs/PERFORMANCE.md)
 bench: $(STAMP)
 	$(PYTHON) benchmarks/run.py
+	$(PYTHON) benchmarks/detection.py
 
 docs: $(STAMP)
 	$(PYTHON) -m tapewatch.features.catalog > docs/features.md

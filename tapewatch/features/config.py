@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zoneinfo
 from dataclasses import asdict, dataclass
 
 
@@ -13,8 +14,8 @@ class FeatureConfig:
 
     session_open: str = "09:30"
     session_close: str = "16:00"
-    #: venue-local time minus UTC, in minutes (timestamps are UTC)
-    utc_offset_minutes: int = 0
+    #: IANA time zone of the session times (timestamps are UTC; daylight saving is followed)
+    timezone: str = "America/New_York"
     #: a trader, pair or instrument key idle this long starts afresh and its slot is freed
     evict_idle_seconds: float = 3600.0
     #: an order idle this long is forgotten (a later event treats it as placed before the file)
@@ -27,6 +28,10 @@ class FeatureConfig:
             self.session_open, "session_open"
         ):
             raise ValueError("session_close must be after session_open")
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r}") from None
         if self.evict_idle_seconds <= 0 or self.evict_order_idle_seconds <= 0:
             raise ValueError("eviction horizons must be > 0")
 

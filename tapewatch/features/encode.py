@@ -23,6 +23,7 @@ class EventArrays:
     """Columns of a batch of events as numpy arrays (keys still as Arrow strings)."""
 
     ts: F64
+    local_ts: F64
     status: I8
     side: I8
     price: F64
@@ -42,15 +43,22 @@ class EventArrays:
         return len(self.ts)
 
 
-def encode_events(events: pa.Table) -> EventArrays:
-    """Numeric columns and instrument-scoped key strings of a validated events table."""
+def encode_events(events: pa.Table, timezone: str) -> EventArrays:
+    """Numeric columns and instrument-scoped key strings of a validated events table.
+
+    Times are seconds since the epoch: `ts` in UTC, `local_ts` on the wall clock of `timezone`.
+    """
     inst = _strings(events, "instrument_id")
     trader = _strings(events, "trader_id")
     cp = _strings(events, "counterparty_id")
     sep = pa.scalar(KEY_SEPARATOR)
-    ts_us = pc.cast(events.column("timestamp"), pa.int64()).to_numpy()
+    stamps = events.column("timestamp")
+    ts_us = pc.cast(stamps, pa.int64()).to_numpy()
+    local = pc.local_timestamp(pc.cast(stamps, pa.timestamp("us", tz=timezone)))
+    local_us = pc.cast(local, pa.int64()).to_numpy()
     return EventArrays(
         ts=ts_us.astype(np.float64) / 1e6,
+        local_ts=local_us.astype(np.float64) / 1e6,
         status=_codes(events, "order_status", STATUS_CODES),
         side=_codes(events, "side", {"BUY": 1, "SELL": -1}),
         price=_floats(events, "price"),

@@ -53,7 +53,7 @@ class FeatureEngine:
         out = np.empty((events.num_rows, N_FEATURES), dtype=np.float32)
         if events.num_rows == 0:
             return out
-        arrays = encode_events(events)
+        arrays = encode_events(events, self.config.timezone)
         inst = self.instruments.lookup(arrays.instrument_keys)
         trader = self.traders.lookup(arrays.trader_keys)
         order = self.orders.lookup(arrays.order_keys)
@@ -67,12 +67,12 @@ class FeatureEngine:
         )
         cfg = self.config
         compute_features(
-            arrays.ts, arrays.status, arrays.side, arrays.price, arrays.qty,
+            arrays.ts, arrays.local_ts, arrays.status, arrays.side, arrays.price, arrays.qty,
             arrays.bid, arrays.ask, arrays.bid_size, arrays.ask_size,
             inst, trader, order, pair, arrays.trader_hash, arrays.counterparty_hash,
             st.instruments, st.trade_seller, st.trade_buyer, st.trade_time,
             st.traders, st.trader_cps, st.level_price, st.level_count, st.orders, st.pairs,
-            cfg.open_seconds, cfg.close_seconds, cfg.utc_offset_minutes * 60.0,
+            cfg.open_seconds, cfg.close_seconds,
             cfg.evict_idle_seconds, cfg.evict_order_idle_seconds,
             out,
         )  # fmt: skip

@@ -211,11 +211,11 @@ def _closes_cycle(sellers, buyers, times, inst, seller, buyer, t):  # type: igno
 
 @njit(cache=True)
 def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
-    ts, status, side, price, qty, bid, ask, bid_sz, ask_sz,
+    ts, local_ts, status, side, price, qty, bid, ask, bid_sz, ask_sz,
     inst_slot, trader_slot, order_slot, pair_slot, trader_hash, cp_hash,
     instruments, trade_seller, trade_buyer, trade_time,
     traders, trader_cps, level_price, level_count, orders, pairs,
-    open_s, close_s, offset_s, evict_s, evict_order_s,
+    open_s, close_s, evict_s, evict_order_s,
     out,
 ):  # fmt: skip
     """Advance the state over events in order and write one feature row per event."""
@@ -492,7 +492,7 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
             row[F_PAIR_ROUND_TRIP] = np.nan
 
         # ---- temporal ----
-        local = t + offset_s
+        local = local_ts[i]
         sod = local - math.floor(local / 86400.0) * 86400.0
         row[F_HOUR] = sod / 3600.0
         row[F_DOW] = (math.floor(local / 86400.0) + 3.0) % 7.0

@@ -117,10 +117,6 @@ def load_model(directory: Path, *, n_threads: int = 0) -> ModelBundle:
         raise ModelFormatError(
             f"{directory}: model format {manifest.get('format_version')!r} is not {FORMAT_VERSION}"
         )
-    if manifest.get("feature_names") != list(FEATURE_NAMES):
-        raise ModelFormatError(
-            f"{directory}: the model was trained on other features than this tapewatch computes"
-        )
     try:
         feature_config = FeatureConfig(**manifest["feature_config"])
         xgb_config = XGBoostConfig(**manifest["xgboost_config"])
@@ -130,6 +126,9 @@ def load_model(directory: Path, *, n_threads: int = 0) -> ModelBundle:
     model_features = tuple(manifest.get("model_features", ()))
     unknown = set(model_features) - set(FEATURE_NAMES)
     if not model_features or unknown:
-        raise ModelFormatError(f"{directory}: bad model_features in {MANIFEST}")
+        raise ModelFormatError(
+            f"{directory}: the model uses features this tapewatch does not compute: "
+            f"{sorted(unknown) or 'none listed'}"
+        )
     detector = SupervisedDetector.load(directory, xgb_config, model_features, n_threads=n_threads)
     return ModelBundle(detector, feature_config, xgb_config, scoring, manifest["version"], manifest)

@@ -211,3 +211,16 @@ def test_a_missing_model_is_a_clear_error(workdir: Path) -> None:
     )
     assert run.returncode == 2
     assert "not a tapewatch model directory" in run.stderr
+
+
+def test_train_with_tuning_records_the_chosen_parameters(workdir: Path) -> None:
+    run = tapewatch(
+        "train", "--data", "train.parquet", "--out", "tuned", "--tune", "2", cwd=workdir
+    )
+    assert run.returncode == 0, run.stderr
+    assert "trial 0" in run.stdout
+    assert "trial 1" in run.stdout
+    manifest = json.loads((workdir / "tuned" / "manifest.json").read_text())
+    assert manifest["tuning_trials"] == 2
+    default = json.loads((workdir / "model" / "manifest.json").read_text())
+    assert manifest["xgboost_config"] != default["xgboost_config"]
