@@ -1,6 +1,6 @@
 """Detection on unseen generated days (make bench): per-typology figures with many episodes.
 
-Trains as the demo does (one 300,000-event day with the rarer typologies over-sampled),
+Trains as the demo does (one 1,000,000-event day with the rarer typologies over-sampled),
 then scores several unseen days of the default mix, other seeds and dates, and evaluates
 them pooled, so every typology has enough episodes for its recall to mean something.
 """
@@ -29,7 +29,7 @@ from tapewatch.synth import MarketConfig, generate_market
 def main() -> None:
     """Train once, score unseen days, print the evaluation."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--train-events", type=int, default=300_000)
+    parser.add_argument("--train-events", type=int, default=1_000_000)
     parser.add_argument("--test-events", type=int, default=300_000)
     parser.add_argument("--days", type=int, default=3)
     args = parser.parse_args()

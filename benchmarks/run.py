@@ -35,7 +35,7 @@ def main() -> None:
     """Run the benchmarks and print a Markdown table."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--train-events", type=int, default=200_000)
+    parser.add_argument("--train-events", type=int, default=1_000_000)
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
 

@@ -21,11 +21,17 @@ def random_events(
     trader = np.array([f"ACC{i:04d}" for i in rng.integers(0, n_traders, n)])
     cp = np.array([f"ACC{i:04d}" for i in rng.integers(0, n_traders, n)])
     bid = 100.0 + rng.integers(-30, 30, n) * 0.01
+    order = np.array([f"O{i}" for i in rng.integers(0, max(n // 3, 1), n)])
+    # some orders take liquidity: a NEW and its fill at the same instant
+    taker = np.flatnonzero((status[1:] == "EXECUTED") & (status[:-1] == "NEW")) + 1
+    taker = taker[rng.random(len(taker)) < 0.5]
+    order[taker] = order[taker - 1]
+    ts[taker] = ts[taker - 1]
     return pa.Table.from_pydict(
         {
             "transaction_id": [f"TX{i:08d}" for i in range(n)],
             "timestamp": pa.array(ts, pa.timestamp("us", tz="UTC")),
-            "order_id": [f"O{i}" for i in rng.integers(0, max(n // 3, 1), n)],
+            "order_id": order,
             "order_status": status,
             "trader_id": trader,
             "instrument_id": [f"INST{i}" for i in rng.integers(0, n_instruments, n)],

@@ -23,14 +23,14 @@ from tapewatch.synth import AbuseMix, MarketConfig
 
 #: the training day over-samples the rarer typologies so the model sees enough episodes;
 #: the unseen day keeps the default mix
-TRAINING_MIX = AbuseMix(pump_and_dump=0.02, quote_stuffing=0.02, marking_the_close=0.02)
+TRAINING_MIX = AbuseMix(pump_and_dump=0.02, quote_stuffing=0.02, marking_the_close=0.03)
 
 
 def demo(
     data_dir: Annotated[Path, typer.Option(help="Where every file of the demo goes.")] = Path(
         "tapewatch-data"
     ),
-    train_events: Annotated[int, typer.Option(help="Events in the training day.")] = 300_000,
+    train_events: Annotated[int, typer.Option(help="Events in the training day.")] = 1_000_000,
     test_events: Annotated[int, typer.Option(help="Events in the unseen day scored.")] = 100_000,
     seed: Annotated[
         int, typer.Option(help="Seed of the training day (the test day uses seed + 1).")

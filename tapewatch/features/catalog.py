@@ -150,6 +150,16 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "Trader's cancelled quantity on the event's side over a decayed 1 s / same-side displayed size.",
     ),
     FeatureSpec("order_modify_count", "behavioural", "Modifications of this order so far."),
+    FeatureSpec(
+        "aggressor_fill",
+        "behavioural",
+        "Executions: 1 when the order filled on arrival (it took liquidity), 0 when it rested first.",
+    ),
+    FeatureSpec(
+        "trader_aggressive_share",
+        "behavioural",
+        "Share of the trader's executed quantity that took liquidity, decayed over 60 s.",
+    ),
     # network
     FeatureSpec(
         "self_trade", "network", "1 when an execution's counterparty is the trader itself."
@@ -167,7 +177,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec(
         "trade_cycle",
         "network",
-        "1 when this fill closes a cycle A→B→C→A among the instrument's last 64 trades within 10 min.",
+        "1 when this fill closes a cycle A→B→C→A among the instrument's last 256 trades within 10 min.",
     ),
     FeatureSpec(
         "distinct_counterparties",

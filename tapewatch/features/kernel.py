@@ -52,6 +52,7 @@ from tapewatch.features.state import (
     P_INST,
     P_LAST_T,
     P_SOLD_300,
+    T_AGGR_QTY_60,
     T_BUY_QTY_60,
     T_CANCEL_60,
     T_CANCEL_AFTER_OPP_60,
@@ -63,6 +64,7 @@ from tapewatch.features.state import (
     T_CP_POS,
     T_EXEC_60,
     T_EXEC_ABS_600,
+    T_EXEC_QTY_60,
     T_EXEC_SIGNED_600,
     T_FAST_CANCEL_60,
     T_IMPACT_300,
@@ -126,6 +128,8 @@ F_CANCEL_AFTER_OPP = fi("cancels_after_opposite_fill")
 F_CANCEL_BURST = fi("same_side_cancel_burst")
 F_CANCEL_QTY_BURST = fi("cancel_qty_burst_vs_touch")
 F_N_MOD = fi("order_modify_count")
+F_AGGRESSOR = fi("aggressor_fill")
+F_AGGR_SHARE = fi("trader_aggressive_share")
 F_SELF_TRADE = fi("self_trade")
 F_PAIR_COUNT = fi("pair_trade_count")
 F_PAIR_ROUND_TRIP = fi("pair_round_trip")
@@ -301,6 +305,8 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
         for c in range(T_NEW_60, T_SELL_QTY_60 + 1):
             traders[k, c] *= e60
         traders[k, T_CANCEL_AFTER_OPP_60] *= e60
+        traders[k, T_AGGR_QTY_60] *= e60
+        traders[k, T_EXEC_QTY_60] *= e60
         for c in range(T_CANCEL_BURST_BUY, T_CANCEL_QTY_BUY + 2):
             traders[k, c] *= e1
         traders[k, T_EXEC_SIGNED_600] *= e600
@@ -324,6 +330,7 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
         opp_fill_t = traders[k, T_LAST_FILL_BUY_T + (1 - s)]
 
         if st in (NEW, MODIFIED):
+            row[F_AGGRESSOR] = np.nan
             # order sizes: trader's usual and market's usual
             x = math.log(q) if q > 0.0 else 0.0
             n = traders[k, T_SIZE_N]
@@ -377,6 +384,7 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
                 orders[o, O_OPEN_QTY] = q
         else:
             row[F_SIZE_Z] = np.nan
+            row[F_AGGRESSOR] = np.nan
             if st == CANCELLED:
                 traders[k, T_CANCEL_60] += 1.0
                 traders[k, T_CANCEL_QTY_60] += q
@@ -390,6 +398,10 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
                 if opp_fill_t >= 0.0 and t - opp_fill_t <= 2.0:
                     traders[k, T_CANCEL_AFTER_OPP_60] += 1.0
             else:  # EXECUTED
+                aggressor = 1.0 if age == 0.0 else 0.0
+                row[F_AGGRESSOR] = aggressor if age >= 0.0 else np.nan
+                traders[k, T_AGGR_QTY_60] += aggressor * q
+                traders[k, T_EXEC_QTY_60] += q
                 traders[k, T_EXEC_60] += 1.0
                 traders[k, T_LAST_FILL_BUY_T + s] = t
                 traders[k, T_EXEC_SIGNED_600] += sgn * q
@@ -538,6 +550,7 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
         row[F_CANCEL_BURST] = traders[k, T_CANCEL_BURST_BUY + s]
         row[F_CANCEL_QTY_BURST] = traders[k, T_CANCEL_QTY_BUY + s] / touch
         row[F_N_MOD] = orders[o, O_N_MOD]
+        row[F_AGGR_SHARE] = _ratio(traders[k, T_AGGR_QTY_60], traders[k, T_EXEC_QTY_60])
 
         # ---- network (trader level) ----
         filled = min(int(traders[k, T_CP_POS]), CP_BUFFER)
