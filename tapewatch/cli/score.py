@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,12 @@ def score(
     out: Annotated[Path, typer.Option(help="Scores file to write (Parquet, one row per event).")],
     alerts: Annotated[Path | None, typer.Option(help="Alerts file to write (Parquet).")] = None,
     batch_rows: Annotated[int, typer.Option(help="Events per micro-batch.")] = 100_000,
+    explain: Annotated[
+        str | None,
+        typer.Option(
+            help="Alert explanations: 'treeshap' (exact) or 'saabas' (cheaper); default: the model's."
+        ),
+    ] = None,
     deadletter_dir: DeadLetterDir = DEFAULT_DEADLETTER,
     quiet: Quiet = False,
 ) -> None:
@@ -33,6 +40,7 @@ def score(
         deadletter_dir=deadletter_dir,
         quiet=quiet,
         out_console=console(),
+        explain=explain,
     )
 
 
@@ -46,9 +54,12 @@ def run_score(
     deadletter_dir: Path,
     quiet: bool,
     out_console: Console,
+    explain: str | None = None,
 ) -> ScoreResult:
     """Score a file and print what was read, rejected, flagged and raised."""
     bundle = load_model(model_dir)
+    if explain is not None:
+        bundle = replace(bundle, scoring=replace(bundle.scoring, explanation=explain))
     with progress_bar(out_console, "scoring", None, quiet=quiet) as advance:
         result = score_file(
             input_path,

@@ -38,6 +38,8 @@ class XGBoostConfig:
     max_depth: int = 6
     learning_rate: float = 0.15
     n_estimators: int = 300
+    #: the typology model runs on flagged events only, and separating typologies is easier
+    typology_estimators: int = 80
     early_stopping_rounds: int = 25
     min_child_weight: float = 1.0
     subsample: float = 0.9
@@ -99,6 +101,7 @@ class SupervisedDetector:
         weights = class_weights(classes, cfg.weight_power)
         is_abuse, valid_is_abuse = classes != NONE_CLASS, valid_classes != NONE_CLASS
         self.screen_ = self._train(
+            cfg.n_estimators,
             cfg.params("binary:logistic", eval_metric="logloss"),
             self._matrix(features, is_abuse.astype(np.int64), weights[classes]),
             self._matrix(valid_features, valid_is_abuse.astype(np.int64), weights[valid_classes]),
@@ -108,6 +111,7 @@ class SupervisedDetector:
         code[ABUSE_CLASSES] = np.arange(len(ABUSE_CLASSES))
         ones = np.ones(len(classes))
         self.typology_ = self._train(
+            cfg.typology_estimators,
             cfg.params("multi:softprob", num_class=len(ABUSE_CLASSES), eval_metric="mlogloss"),
             self._matrix(features[is_abuse], code[classes[is_abuse]], ones[is_abuse]),
             self._matrix(
@@ -118,11 +122,13 @@ class SupervisedDetector:
         )
         return self
 
-    def _train(self, params: dict[str, Any], train: xgb.DMatrix, valid: xgb.DMatrix) -> xgb.Booster:
+    def _train(
+        self, rounds: int, params: dict[str, Any], train: xgb.DMatrix, valid: xgb.DMatrix
+    ) -> xgb.Booster:
         booster = xgb.train(
             params,
             train,
-            num_boost_round=self.config.n_estimators,
+            num_boost_round=rounds,
             evals=[(valid, "valid")],
             early_stopping_rounds=self.config.early_stopping_rounds,
             verbose_eval=False,
@@ -157,13 +163,16 @@ class SupervisedDetector:
         picked: I64 = ABUSE_CLASSES[proba.reshape(len(features), -1).argmax(axis=1)]
         return picked
 
-    def contributions(self, features: F32) -> F64:
-        """Exact TreeSHAP contribution of every catalogue feature to each row's screen score.
+    def contributions(self, features: F32, *, exact: bool = True) -> F64:
+        """Contribution of every catalogue feature to each row's screen score, in log-odds.
 
-        Contributions are in log-odds; features the model does not use contribute 0.
+        exact: TreeSHAP; otherwise Saabas path attribution (much cheaper, an approximation).
+        Features the model does not use contribute 0.
         """
         matrix = xgb.DMatrix(self._select(features), feature_names=list(self.features))
-        contribs = np.asarray(self.screen.predict(matrix, pred_contribs=True))
+        contribs = np.asarray(
+            self.screen.predict(matrix, pred_contribs=True, approx_contribs=not exact)
+        )
         full = np.zeros((len(features), len(FEATURE_NAMES)))
         full[:, self._columns] = contribs[:, :-1]
         return full

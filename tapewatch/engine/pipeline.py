@@ -87,7 +87,9 @@ class ScoringPipeline:
         if not alerts:
             return [], []
         rows = np.vstack([a.key_features for a in alerts if a.key_features is not None])
-        contributions = self.model.detector.contributions(rows)
+        contributions = self.model.detector.contributions(
+            rows, exact=self.model.scoring.explanation == "treeshap"
+        )
         k = self.model.scoring.top_features
         texts: list[str] = []
         tops: list[str] = []

@@ -224,3 +224,16 @@ def test_train_with_tuning_records_the_chosen_parameters(workdir: Path) -> None:
     assert manifest["tuning_trials"] == 2
     default = json.loads((workdir / "model" / "manifest.json").read_text())
     assert manifest["xgboost_config"] != default["xgboost_config"]
+
+
+def test_alerts_can_be_explained_with_the_cheaper_method(workdir: Path) -> None:
+    run = tapewatch("score", "test.csv", "--model", "model", "--out", "s2.parquet", "--alerts", "a2.parquet", "--explain", "saabas", "--quiet", cwd=workdir)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    exact = pq.read_table(workdir / "alerts.parquet")
+    cheap = pq.read_table(workdir / "a2.parquet")
+    assert cheap.column("alert_id").equals(exact.column("alert_id"))
+    assert cheap.column("config_hash")[0] != exact.column("config_hash")[0]
+    assert all(json.loads(t) for t in cheap.column("top_features").to_pylist()[:20])
+    bad = tapewatch("score", "test.csv", "--model", "model", "--out", "s3.parquet", "--explain", "magic", "--quiet", cwd=workdir)  # fmt: skip
+    assert bad.returncode == 2
+    assert "explanation must be one of" in bad.stderr

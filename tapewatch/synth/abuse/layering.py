@@ -4,9 +4,15 @@ the other side, then every layer cancelled together."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from tapewatch.synth.abuse.base import EpisodeContext, Script
-from tapewatch.synth.abuse.pressure import await_genuine, await_opening, place_genuine
+from tapewatch.synth.abuse.pressure import (
+    await_genuine,
+    await_opening,
+    place_genuine,
+    play_cycles,
+)
 from tapewatch.synth.book import BUY, SELL, Order
 from tapewatch.synth.rng import Rand
 
@@ -97,11 +103,4 @@ def _cycle(ctx: EpisodeContext, p: LayeringParams, side: int) -> Script:
 
 
 def _play(ctx: EpisodeContext, p: LayeringParams) -> Script:
-    r = ctx.sim.rand
-    side = p.side
-    for c in range(p.cycles):
-        if c:
-            yield r.loguniform(p.pause * 0.5, p.pause * 2.0)
-            if r.u() < 0.3:
-                side = SELL if side == BUY else BUY
-        yield from _cycle(ctx, p, side)
+    return play_cycles(ctx, p.cycles, p.pause, p.side, 0.3, partial(_cycle, ctx, p))

@@ -3,6 +3,8 @@ the other side is meant to get filled."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tapewatch.synth.abuse.base import EpisodeContext, Script
 from tapewatch.synth.book import BUY, SELL, Order
 from tapewatch.synth.sim import US
@@ -63,3 +65,21 @@ def await_genuine(
         elif bid > 0 and ask - bid >= 2 and genuine.price == touch:
             sim.modify(genuine, touch - 1 if genuine.side == SELL else touch + 1, genuine.qty)
     ctx.unwatch(genuine, *fakes)
+
+
+def play_cycles(
+    ctx: EpisodeContext,
+    cycles: int,
+    pause: float,
+    side: int,
+    flip_p: float,
+    cycle: Callable[[int], Script],
+) -> Script:
+    """Run pressure cycles with a drawn pause between them, flipping side with probability flip_p."""
+    r = ctx.sim.rand
+    for c in range(cycles):
+        if c:
+            yield r.loguniform(pause * 0.5, pause * 2.0)
+            if r.u() < flip_p:
+                side = SELL if side == BUY else BUY
+        yield from cycle(side)

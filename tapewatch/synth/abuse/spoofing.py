@@ -4,9 +4,15 @@ then are cancelled soon after that fill."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from tapewatch.synth.abuse.base import EpisodeContext, Script
-from tapewatch.synth.abuse.pressure import await_genuine, await_opening, place_genuine
+from tapewatch.synth.abuse.pressure import (
+    await_genuine,
+    await_opening,
+    place_genuine,
+    play_cycles,
+)
 from tapewatch.synth.book import BUY, SELL, Order
 from tapewatch.synth.rng import Rand
 
@@ -119,11 +125,4 @@ def _cycle(ctx: EpisodeContext, p: SpoofingParams, side: int) -> Script:
 
 
 def _play(ctx: EpisodeContext, p: SpoofingParams) -> Script:
-    r = ctx.sim.rand
-    side = p.side
-    for c in range(p.cycles):
-        if c:
-            yield r.loguniform(p.pause * 0.5, p.pause * 2.0)
-            if r.u() < p.flip_p:
-                side = SELL if side == BUY else BUY
-        yield from _cycle(ctx, p, side)
+    return play_cycles(ctx, p.cycles, p.pause, p.side, p.flip_p, partial(_cycle, ctx, p))
