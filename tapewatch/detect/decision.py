@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from tapewatch.detect.scoring import ScoringConfig
 from tapewatch.detect.supervised import NONE_CLASS, SupervisedDetector
 from tapewatch.schema.columns import SCORE_SCHEMA
 from tapewatch.schema.enums import TYPOLOGIES
@@ -33,11 +34,11 @@ class Decisions:
         return TYPOLOGY_NAMES[self.predicted]
 
 
-def decide(detector: SupervisedDetector, features: F32, threshold: float) -> Decisions:
+def decide(detector: SupervisedDetector, features: F32, scoring: ScoringConfig) -> Decisions:
     """Score rows, flag those reaching the threshold and name the flagged rows' typology."""
-    xgb_score = detector.score(features)
+    xgb_score = detector.score(features, scoring.cascade)
     score = xgb_score
-    flagged = score >= threshold
+    flagged = score >= scoring.alert_threshold
     predicted = np.full(len(score), NONE_CLASS, dtype=np.int64)
     predicted[flagged] = detector.typology(features[flagged])
     return Decisions(score, xgb_score, flagged, predicted)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from tapewatch.detect.supervised import Cascade
+
 EXPLANATION_METHODS = ("treeshap", "saabas")
 
 
@@ -15,12 +19,23 @@ class ScoringConfig:
     alert_threshold: float = 0.5
     #: training sets alert_threshold so that this share of normal validation events reach it
     target_fpr: float = 0.003
+    #: screen trees of the early exit (0: no cascade) and its cutoff in log-odds, set in
+    #: training well below every validation event the whole screen flags
+    cascade_trees: int = 40
+    cascade_cutoff: float = float("-inf")
     #: flagged events of one trader, instrument and typology closer than this form one alert
     alert_gap_seconds: float = 60.0
     #: features reported per alert
     top_features: int = 5
     #: "treeshap" (exact, about 1-3 ms an alert) or "saabas" (path attribution, ~50x cheaper)
     explanation: str = "treeshap"
+
+    @property
+    def cascade(self) -> Cascade | None:
+        """The screen's early exit, if any."""
+        if self.cascade_trees <= 0 or not np.isfinite(self.cascade_cutoff):
+            return None
+        return Cascade(self.cascade_trees, self.cascade_cutoff)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.alert_threshold <= 1.0:

@@ -32,6 +32,15 @@ TYPOLOGY_FILE = "typology.ubj"
 
 
 @dataclass(frozen=True)
+class Cascade:
+    """Early exit for clearly normal rows: the screen's first trees decide them alone."""
+
+    trees: int
+    #: rows whose early margin (log-odds) is below this skip the remaining trees
+    cutoff: float
+
+
+@dataclass(frozen=True)
 class XGBoostConfig:
     """Hyper-parameters of the supervised detector."""
 
@@ -78,11 +87,17 @@ class SupervisedDetector:
         self.config = config or XGBoostConfig()
         self.features = features
         self._columns = np.array([FEATURE_NAMES.index(f) for f in features], dtype=np.int64)
+        first = int(self._columns[0]) if len(self._columns) else 0
+        contiguous = np.array_equal(self._columns, np.arange(first, first + len(self._columns)))
+        # a contiguous block of columns is a view (no copy on the per-event path)
+        self._block = slice(first, first + len(self._columns)) if contiguous else None
         self.screen_: xgb.Booster | None = None
         self.typology_: xgb.Booster | None = None
 
     def _select(self, features: F32) -> F32:
         """The model's columns of full feature rows."""
+        if self._block is not None:
+            return features[:, self._block]
         return np.ascontiguousarray(features[:, self._columns])
 
     def _matrix(self, features: F32, labels: I64, weights: F64) -> xgb.DMatrix:
@@ -149,11 +164,33 @@ class SupervisedDetector:
             raise RuntimeError("the detector is not fitted")
         return self.typology_
 
-    def score(self, features: F32) -> F64:
-        """P(any manipulation) per row."""
+    def score(self, features: F32, cascade: Cascade | None = None) -> F64:
+        """P(any manipulation) per row.
+
+        With a cascade, rows whose margin after the first `cascade.trees` trees is below
+        `cascade.cutoff` keep that early estimate; only the others run the whole screen.
+        """
         if len(features) == 0:
             return np.zeros(0)
-        return np.asarray(self.screen.inplace_predict(self._select(features)), dtype=np.float64)
+        x = self._select(features)
+        if cascade is None or cascade.trees >= self.screen.num_boosted_rounds():
+            margin = self._margin(x)
+        else:
+            margin = self._margin(x, cascade.trees)
+            deep = np.flatnonzero(margin >= cascade.cutoff)
+            if len(deep):
+                margin[deep] = self._margin(x[deep])
+        score: F64 = 1.0 / (1.0 + np.exp(-margin))
+        return score
+
+    def margin(self, features: F32, trees: int | None = None) -> F64:
+        """Screen log-odds per row, from the first `trees` trees (all by default)."""
+        return self._margin(self._select(features), trees)
+
+    def _margin(self, x: F32, trees: int | None = None) -> F64:
+        rounds = (0, trees) if trees else (0, 0)
+        out = self.screen.inplace_predict(x, predict_type="margin", iteration_range=rounds)
+        return np.asarray(out, dtype=np.float64)
 
     def typology(self, features: F32) -> I64:
         """Most likely abuse typology per row (a position in TYPOLOGIES, never NONE)."""

@@ -49,7 +49,7 @@ class ScoringPipeline:
     def process(self, events: pa.Table) -> ScoredBatch:
         """Score a batch of validated events (in time order within each instrument)."""
         x = self.features.transform(events)
-        d = decide(self.model.detector, x, self.model.scoring.alert_threshold)
+        d = decide(self.model.detector, x, self.model.scoring)
         scores = scores_table(events.column("transaction_id"), d)
         closed = self.alerts.add(_flagged_events(events, d, x), _now(events))
         return ScoredBatch(scores, closed)

@@ -20,14 +20,7 @@ class FeatureSpec:
 
 FEATURES: tuple[FeatureSpec, ...] = (
     # temporal
-    FeatureSpec(
-        "hour_of_day", "temporal", "Venue-local hour of the event, fractional (10.5 = 10:30)."
-    ),
-    FeatureSpec("day_of_week", "temporal", "Day of the week of the event, Monday = 0."),
     FeatureSpec("in_session", "temporal", "1 inside the venue's continuous session, 0 outside."),
-    FeatureSpec(
-        "secs_since_open", "temporal", "Seconds since the session opened (negative before it)."
-    ),
     FeatureSpec(
         "secs_to_close", "temporal", "Seconds until the session closes (negative after it)."
     ),
@@ -247,6 +240,14 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "trader_price_impact_bps",
         "market",
         "Trader's summed signed price impact of its fills in bps, decayed over 5 min.",
+    ),
+    # wall-clock position: for analysts and rules, not given to the models (see CLOCK_FEATURES)
+    FeatureSpec(
+        "hour_of_day", "temporal", "Venue-local hour of the event, fractional (10.5 = 10:30)."
+    ),
+    FeatureSpec("day_of_week", "temporal", "Day of the week of the event, Monday = 0."),
+    FeatureSpec(
+        "secs_since_open", "temporal", "Seconds since the session opened (negative before it)."
     ),
 )
 

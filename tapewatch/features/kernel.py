@@ -7,6 +7,7 @@ split into any batches gives the same numbers as the whole day at once.
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -87,6 +88,26 @@ from tapewatch.features.state import (
     T_VOL_300,
     TRADE_BUFFER,
 )
+
+
+def layout_fingerprint() -> str:
+    """Hash of the feature catalogue and the state layout the kernel is compiled against."""
+    from tapewatch.features import catalog, state
+
+    consts = sorted((k, v) for k, v in vars(state).items() if k.isupper() and isinstance(v, int))
+    blob = repr((catalog.FEATURE_NAMES, consts)).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+#: numba caches the compiled kernel on disk keyed on this file only: a change to the
+#: catalogue or the state layout must change this file too, or an old kernel would keep
+#: writing features into the wrong columns. Update it to what the error below says.
+LAYOUT = "cc01ac8253035818"
+if layout_fingerprint() != LAYOUT:
+    raise ImportError(
+        f"tapewatch/features/kernel.py: LAYOUT is {LAYOUT}, the catalogue and state layout "
+        f"hash to {layout_fingerprint()}: update LAYOUT (this invalidates numba's cache)"
+    )
 
 NEW = 0
 MODIFIED = 1

@@ -21,6 +21,7 @@ from tapewatch.monitor.metrics import threshold_at_fpr
 from tapewatch.schema.enums import TYPOLOGIES
 
 F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 FEATURE_BATCH_ROWS = 200_000
 
@@ -88,7 +89,8 @@ def fit_model(
     """Train on the train split, early-stop and set the alert threshold on validation.
 
     The threshold lets `scoring.target_fpr` of the normal validation events through: a
-    false-positive rate does not depend on how much abuse the training day was given.
+    false-positive rate does not depend on how much abuse the training day was given. The
+    screen's early exit is set on the same validation rows.
     """
     scoring = scoring or ScoringConfig()
     s = data.split
@@ -98,9 +100,38 @@ def fit_model(
         data.features[s.valid],
         data.classes[s.valid],
     )
-    valid_scores = detector.score(data.features[s.valid])
-    threshold = threshold_at_fpr(
+    valid = data.features[s.valid]
+    valid_scores = detector.score(valid)
+    fpr_cut = threshold_at_fpr(
         valid_scores[data.classes[s.valid] == NONE_CLASS], scoring.target_fpr
     )
-    scoring = replace(scoring, alert_threshold=0.5 if threshold is None else min(threshold, 1.0))
+    threshold = 0.5 if fpr_cut is None else min(fpr_cut, 1.0)
+    scoring = replace(
+        scoring,
+        alert_threshold=threshold,
+        cascade_cutoff=cascade_cutoff(
+            detector, valid, valid_scores, threshold, scoring.cascade_trees
+        ),
+    )
     return ModelBundle(detector, feature_config, xgb_config, scoring, metadata=dict(metadata or {}))
+
+
+#: log-odds of slack below the lowest early margin of a flagged validation event
+CASCADE_SLACK = 1.0
+
+
+def cascade_cutoff(
+    detector: SupervisedDetector, valid: F32, valid_scores: F64, threshold: float, trees: int
+) -> float:
+    """Early-exit cutoff: below every validation event the whole screen flags, with slack.
+
+    Half the threshold's odds stand in for it, so events just under the threshold also run
+    the whole screen; -inf (no early exit) when there is nothing to set it from.
+    """
+    if trees <= 0:
+        return float("-inf")
+    near = valid_scores >= threshold / 2
+    if not near.any():
+        return float("-inf")
+    early = detector.margin(valid[near], trees)
+    return float(early.min() - CASCADE_SLACK)

@@ -60,7 +60,7 @@ def train_on_events(
         data, feature_config=feature_config, xgb_config=xgb_config, metadata=metadata
     )
     test_events = events.take(pa.array(s.test))
-    decisions = decide(bundle.detector, data.features[s.test], bundle.scoring.alert_threshold)
+    decisions = decide(bundle.detector, data.features[s.test], bundle.scoring)
     report = evaluate(scores_table(test_events.column("transaction_id"), decisions), test_events)
     bundle.metadata["test_metrics"] = report.to_dict()
     return TrainOutcome(bundle, report, xgb_config)
