@@ -61,13 +61,10 @@ def run_demo(
     deadletter = data_dir / "deadletter"
 
     out_console.rule("1/5 generate the training day")
-    train_day = generate_day(
-        MarketConfig(n_events=train_events, seed=seed, date=dt.date(2026, 3, 2), mix=TRAINING_MIX),
-        out_console,
-        quiet=quiet,
+    config = MarketConfig(
+        n_events=train_events, seed=seed, date=dt.date(2026, 3, 2), mix=TRAINING_MIX
     )
-    write_parquet_atomic(train_day, train_path)
-    print_summary(train_day, out_console)
+    _write_day(config, train_path, out_console, quiet=quiet)
 
     out_console.rule("2/5 train the supervised detector")
     bundle = run_train(
@@ -81,13 +78,8 @@ def run_demo(
     )
 
     out_console.rule("3/5 generate a new day (another seed and date)")
-    test_day = generate_day(
-        MarketConfig(n_events=test_events, seed=seed + 1, date=dt.date(2026, 3, 3)),
-        out_console,
-        quiet=quiet,
-    )
-    write_parquet_atomic(test_day, test_path)
-    print_summary(test_day, out_console)
+    config = MarketConfig(n_events=test_events, seed=seed + 1, date=dt.date(2026, 3, 3))
+    test_day = _write_day(config, test_path, out_console, quiet=quiet)
 
     out_console.rule("4/5 score the new day")
     result = run_score(
@@ -120,6 +112,14 @@ def run_demo(
         files.add_row(name, str(path))
     out_console.print(files)
     out_console.print(f"model version {bundle.version}")
+
+
+def _write_day(config: MarketConfig, path: Path, out_console: Console, *, quiet: bool) -> pa.Table:
+    """Generate a day, write it and print its counts per typology."""
+    day = generate_day(config, out_console, quiet=quiet)
+    write_parquet_atomic(day, path)
+    print_summary(day, out_console)
+    return day
 
 
 def _show_alerts(alerts: pa.Table, out_console: Console, n: int = 5) -> None:

@@ -41,6 +41,8 @@ PHRASES: dict[str, str] = {
     "same_side_cancel_burst": "{v:.1f} cancels on this side within about a second",
     "cancel_qty_burst_vs_touch": "cancelled {v:.1f}x the displayed size within about a second",
     "order_modify_count": "the order modified {v:.0f} times",
+    "aggressor_fill": "{yesno} fill that took liquidity",
+    "trader_aggressive_share": "{pct} of the trader's fills over a minute took liquidity",
     "self_trade": "{yesno} trade with itself",
     "pair_trade_count": "{v:.1f} trades with this counterparty in the last 5 minutes",
     "pair_round_trip": "{pct} of the quantity bought from this counterparty sold back to it",

@@ -8,6 +8,7 @@ from functools import partial
 
 from tapewatch.synth.abuse.base import EpisodeContext, Script
 from tapewatch.synth.abuse.pressure import (
+    PressureEpisode,
     await_genuine,
     await_opening,
     place_genuine,
@@ -18,7 +19,7 @@ from tapewatch.synth.rng import Rand
 
 
 @dataclass(frozen=True, slots=True)
-class LayeringParams:
+class LayeringParams(PressureEpisode):
     """One layering episode's drawn parameters (sizes in typical sizes, times in seconds)."""
 
     cycles: int
@@ -39,15 +40,6 @@ class LayeringParams:
     def estimate(self) -> float:
         """Expected labelled events: each layer's NEW and CANCEL, the genuine order, its fills."""
         return self.cycles * (2.05 * self.n_levels + 3.0)
-
-    def accounts_needed(self) -> int:
-        """A single account runs it."""
-        return 1
-
-    def window(self, session_s: float) -> tuple[float, float]:
-        """Any time of the day that leaves room to finish."""
-        span = self.cycles * (self.max_wait + self.cancel_delay + self.pause) + 5.0
-        return 60.0, max(120.0, session_s - span)
 
     def script(self, ctx: EpisodeContext) -> Script:
         """Play the episode."""

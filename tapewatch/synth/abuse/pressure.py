@@ -67,6 +67,25 @@ def await_genuine(
     ctx.unwatch(genuine, *fakes)
 
 
+class PressureEpisode:
+    """What spoofing and layering parameters share: one account, cycles that fit in the day."""
+
+    __slots__ = ()
+    cycles: int
+    max_wait: float
+    cancel_delay: float
+    pause: float
+
+    def accounts_needed(self) -> int:
+        """A single account runs it."""
+        return 1
+
+    def window(self, session_s: float) -> tuple[float, float]:
+        """Any time of the day that leaves room to finish."""
+        span = self.cycles * (self.max_wait + self.cancel_delay + self.pause) + 5.0
+        return 60.0, max(120.0, session_s - span)
+
+
 def play_cycles(
     ctx: EpisodeContext,
     cycles: int,
