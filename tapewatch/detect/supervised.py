@@ -55,6 +55,10 @@ class XGBoostConfig:
     colsample_bytree: float = 0.9
     #: weight of each manipulation class = (n_none / n_class) ** weight_power; 0: unweighted
     weight_power: float = 0.5
+    #: share of training and validation rows also given with their trader features missing,
+    #: so the screen can score feeds without trader ids (wash-trading rows excepted: without
+    #: ids a wash trade leaves no trace, and teaching the model otherwise would be a lie)
+    anonymous_share: float = 0.25
     seed: int = 0
     n_jobs: int = 0
 

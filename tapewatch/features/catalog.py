@@ -260,6 +260,45 @@ N_FEATURES = len(FEATURES)
 CLOCK_FEATURES: frozenset[str] = frozenset({"hour_of_day", "day_of_week", "secs_since_open"})
 MODEL_FEATURES: tuple[str, ...] = tuple(n for n in FEATURE_NAMES if n not in CLOCK_FEATURES)
 
+#: Features that describe one trader (or a pair of traders). Where the data has no trader
+#: ids (LOBSTER, anonymised feeds) they would describe the whole market pooled as one
+#: "trader", so they are reported missing instead of wrong.
+TRADER_FEATURES: frozenset[str] = frozenset(
+    {
+        "log_secs_since_trader_event",
+        "trader_rate_1s",
+        "trader_rate_10s",
+        "trader_rate_60s",
+        "cancel_ratio_count",
+        "cancel_ratio_volume",
+        "order_to_trade_ratio",
+        "cancelled_lifetime_mean",
+        "fast_cancel_share",
+        "size_z",
+        "buy_share",
+        "open_orders_same_side",
+        "open_orders_opposite_side",
+        "open_levels_same_side",
+        "open_qty_same_side_vs_touch",
+        "open_qty_imbalance",
+        "opposite_fill_recency",
+        "cancels_after_opposite_fill",
+        "same_side_cancel_burst",
+        "cancel_qty_burst_vs_touch",
+        "trader_aggressive_share",
+        "self_trade",
+        "pair_trade_count",
+        "pair_round_trip",
+        "trade_cycle",
+        "distinct_counterparties",
+        "top_counterparty_share",
+        "net_position_ratio",
+        "trader_volume_share",
+        "trader_message_share",
+        "trader_price_impact_bps",
+    }
+)
+
 
 def feature_index(name: str) -> int:
     """Column of a feature in the feature matrix."""
@@ -278,10 +317,18 @@ def features_markdown() -> str:
         "the models: abuse is not tied to the clock, and a model that learned a simulator's",
         "schedule would not carry over to real flow.",
         "",
-        "| # | feature | group | definition |",
-        "|---|---|---|---|",
+        "Features marked 'trader' describe one trader or pair: where the data has no trader ids",
+        "(the trader is one of `FeatureConfig.anonymous_trader_ids`, e.g. LOBSTER's `UNKNOWN`)",
+        "they are missing (NaN) rather than a description of the whole market.",
+        "",
+        "| # | feature | group | needs | definition |",
+        "|---|---|---|---|---|",
     ]
-    lines += [f"| {i} | `{f.name}` | {f.group} | {f.definition} |" for i, f in enumerate(FEATURES)]
+    lines += [
+        f"| {i} | `{f.name}` | {f.group} | {'trader' if f.name in TRADER_FEATURES else ''} "
+        f"| {f.definition} |"
+        for i, f in enumerate(FEATURES)
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -20,6 +20,9 @@ class FeatureConfig:
     evict_idle_seconds: float = 3600.0
     #: an order idle this long is forgotten (a later event treats it as placed before the file)
     evict_order_idle_seconds: float = 8 * 3600.0
+    #: trader ids that stand for "unknown" (a feed without accounts): rows of these traders,
+    #: or executions against them, get the trader features as missing
+    anonymous_trader_ids: tuple[str, ...] = ("UNKNOWN",)
 
     def __post_init__(self) -> None:
         for name in ("session_open", "session_close"):

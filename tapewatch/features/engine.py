@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from tapewatch.features.catalog import FEATURE_NAMES, N_FEATURES
+from tapewatch.features.catalog import FEATURE_NAMES, N_FEATURES, TRADER_FEATURES
 from tapewatch.features.config import FeatureConfig
 from tapewatch.features.encode import encode_events
 from tapewatch.features.kernel import INSTRUMENT_IDLE_SECONDS, compute_features
@@ -77,6 +78,7 @@ class FeatureEngine:
             out,
         )  # fmt: skip
         self.evict_idle()
+        mask_anonymous(events, out, self.config.anonymous_trader_ids)
         return out
 
     def evict_idle(self) -> None:
@@ -126,6 +128,24 @@ class FeatureEngine:
             "orders": len(self.orders),
             "pairs": len(self.pairs),
         }
+
+
+TRADER_COLUMNS = np.array([FEATURE_NAMES.index(n) for n in sorted(TRADER_FEATURES)])
+
+
+def mask_anonymous(events: pa.Table, features: F32, anonymous: tuple[str, ...]) -> None:
+    """Blank the trader features of rows whose trader or counterparty is an unknown id."""
+    if not anonymous:
+        return
+    ids = pa.array(anonymous, pa.string())
+    rows = pc.is_in(events.column("trader_id"), value_set=ids)
+    if "counterparty_id" in events.column_names:
+        rows = pc.or_(
+            rows, pc.fill_null(pc.is_in(events.column("counterparty_id"), value_set=ids), False)
+        )
+    hit = np.flatnonzero(rows.to_numpy(zero_copy_only=False))
+    if len(hit):
+        features[np.ix_(hit, TRADER_COLUMNS)] = np.nan
 
 
 def compute_features_table(events: pa.Table, config: FeatureConfig | None = None) -> F32:

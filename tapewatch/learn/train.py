@@ -14,11 +14,11 @@ from tapewatch.detect.scoring import ScoringConfig
 from tapewatch.detect.supervised import NONE_CLASS, SupervisedDetector, XGBoostConfig
 from tapewatch.features.catalog import FEATURE_NAMES
 from tapewatch.features.config import FeatureConfig
-from tapewatch.features.engine import FeatureEngine
+from tapewatch.features.engine import TRADER_COLUMNS, FeatureEngine
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.learn.split import Split, split_rows
 from tapewatch.monitor.metrics import threshold_at_fpr
-from tapewatch.schema.enums import TYPOLOGIES
+from tapewatch.schema.enums import TYPOLOGIES, ManipulationType
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -135,3 +135,22 @@ def cascade_cutoff(
         return float("-inf")
     early = detector.margin(valid[near], trees)
     return float(early.min() - CASCADE_SLACK)
+
+
+WASH_CLASS = TYPOLOGIES.index(ManipulationType.WASH_TRADING)
+
+
+def with_anonymous_copies(
+    features: F32, classes: I64, share: float, rng: np.random.Generator
+) -> tuple[F32, I64]:
+    """Rows plus copies of a random share of them with the trader features missing.
+
+    Wash-trading rows get no copy: without trader ids nothing tells them from a trade.
+    """
+    if share <= 0:
+        return features, classes
+    eligible = np.flatnonzero(classes != WASH_CLASS)
+    picked = eligible[rng.random(len(eligible)) < share]
+    masked = features[picked].copy()
+    masked[:, TRADER_COLUMNS] = np.nan
+    return np.vstack([features, masked]), np.concatenate([classes, classes[picked]])

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from kit import T0_US, random_events
 
-from tapewatch.features.catalog import FEATURE_NAMES, N_FEATURES, feature_index
+from tapewatch.features.catalog import FEATURE_NAMES, N_FEATURES, TRADER_FEATURES, feature_index
 from tapewatch.features.config import FeatureConfig
 from tapewatch.features.engine import FeatureEngine, compute_features_table
 
@@ -176,3 +176,29 @@ def test_cancel_right_after_an_opposite_fill_is_counted() -> None:
     assert abs(f[2, feature_index("log_order_age")] - np.log1p(0.8)) < 1e-5
     assert f[0, feature_index("open_orders_same_side")] == 1.0
     assert f[2, feature_index("open_orders_same_side")] == 0.0
+
+
+def test_rows_without_a_known_trader_get_trader_features_missing_and_nothing_else() -> None:
+    ids = EVENTS.column("trader_id").to_numpy(zero_copy_only=False).astype(str)
+    anonymised = EVENTS.set_column(
+        EVENTS.schema.get_field_index("trader_id"),
+        EVENTS.schema.field("trader_id"),
+        pa.array(np.where(ids == ids[0], "UNKNOWN", ids)),
+    )
+    features = compute_features_table(anonymised)
+    hidden = ids == ids[0]
+    cps = EVENTS.column("counterparty_id").to_pylist()
+    hidden |= np.array([cp == "UNKNOWN" for cp in cps])
+    trader_cols = [feature_index(n) for n in TRADER_FEATURES]
+    other_cols = [j for j in range(N_FEATURES) if j not in trader_cols]
+    assert hidden.any()
+    assert np.isnan(features[np.ix_(hidden, trader_cols)]).all()
+    # market and order features are still there for those rows
+    assert np.isfinite(features[np.ix_(hidden, [feature_index("spread_bps")])]).all()
+    assert np.isfinite(features[np.ix_(~hidden, trader_cols)]).any()
+    # order, market and time features never depend on who traded
+    assert np.array_equal(features[:, other_cols], WHOLE[:, other_cols], equal_nan=True)
+
+
+def test_trader_features_are_catalogued_features() -> None:
+    assert set(FEATURE_NAMES) >= TRADER_FEATURES
