@@ -19,6 +19,9 @@ class ScoringConfig:
     alert_threshold: float = 0.5
     #: training sets alert_threshold so that this share of normal validation events reach it
     target_fpr: float = 0.003
+    #: the same for events without a known trader (their trader features are missing);
+    #: None: alert_threshold serves them too
+    anonymous_threshold: float | None = None
     #: screen trees of the early exit (0: no cascade) and its cutoff in log-odds, set in
     #: training well below every validation event the whole screen flags
     cascade_trees: int = 40

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from tapewatch.detect.decision import anonymous_rows
 from tapewatch.detect.scoring import ScoringConfig
 from tapewatch.detect.supervised import NONE_CLASS, SupervisedDetector, XGBoostConfig
 from tapewatch.features.catalog import FEATURE_NAMES
@@ -89,26 +90,33 @@ def fit_model(
     """Train on the train split, early-stop and set the alert threshold on validation.
 
     The threshold lets `scoring.target_fpr` of the normal validation events through: a
-    false-positive rate does not depend on how much abuse the training day was given. The
-    screen's early exit is set on the same validation rows.
+    false-positive rate does not depend on how much abuse the training day was given. A
+    share of rows is also given without trader features (feeds without trader ids), with
+    its own threshold set the same way. The screen's early exit is set on the same rows.
     """
     scoring = scoring or ScoringConfig()
     s = data.split
-    detector = SupervisedDetector(xgb_config).fit(
-        data.features[s.train],
-        data.classes[s.train],
-        data.features[s.valid],
-        data.classes[s.valid],
+    rng = np.random.default_rng(xgb_config.seed)
+    share = xgb_config.anonymous_share
+    train, train_classes = with_anonymous_copies(
+        data.features[s.train], data.classes[s.train], share, rng
     )
-    valid = data.features[s.valid]
+    valid, valid_classes = with_anonymous_copies(
+        data.features[s.valid], data.classes[s.valid], share, rng
+    )
+    detector = SupervisedDetector(xgb_config).fit(train, train_classes, valid, valid_classes)
     valid_scores = detector.score(valid)
-    fpr_cut = threshold_at_fpr(
-        valid_scores[data.classes[s.valid] == NONE_CLASS], scoring.target_fpr
-    )
-    threshold = 0.5 if fpr_cut is None else min(fpr_cut, 1.0)
+    normal = valid_classes == NONE_CLASS
+    anonymous = anonymous_rows(valid)
+    threshold = _fpr_threshold(valid_scores[normal & ~anonymous], scoring.target_fpr)
     scoring = replace(
         scoring,
         alert_threshold=threshold,
+        anonymous_threshold=(
+            _fpr_threshold(valid_scores[normal & anonymous], scoring.target_fpr)
+            if (normal & anonymous).any()
+            else None
+        ),
         cascade_cutoff=cascade_cutoff(
             detector, valid, valid_scores, threshold, scoring.cascade_trees
         ),
@@ -135,6 +143,11 @@ def cascade_cutoff(
         return float("-inf")
     early = detector.margin(valid[near], trees)
     return float(early.min() - CASCADE_SLACK)
+
+
+def _fpr_threshold(normal_scores: F64, fpr: float) -> float:
+    cut = threshold_at_fpr(normal_scores, fpr)
+    return 0.5 if cut is None else min(cut, 1.0)
 
 
 WASH_CLASS = TYPOLOGIES.index(ManipulationType.WASH_TRADING)
