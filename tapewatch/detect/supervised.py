@@ -7,9 +7,7 @@ every alert carries a typology while the per-event path pays for one small ensem
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +59,6 @@ class XGBoostConfig:
     anonymous_share: float = 0.25
     seed: int = 0
     n_jobs: int = 0
-
-    def config_hash(self) -> str:
-        """Stable short hash of these settings."""
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
     def params(self, objective: str, **extra: Any) -> dict[str, Any]:
         """XGBoost training parameters for one objective."""

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import zoneinfo
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -47,11 +45,6 @@ class FeatureConfig:
     def close_seconds(self) -> float:
         """Session close as seconds after local midnight."""
         return _parse_hhmm(self.session_close, "session_close")
-
-    def config_hash(self) -> str:
-        """Stable short hash of these settings."""
-        blob = json.dumps(asdict(self), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def _parse_hhmm(text: str, name: str) -> float:
