@@ -237,3 +237,27 @@ def test_alerts_can_be_explained_with_the_cheaper_method(workdir: Path) -> None:
     bad = tapewatch("score", "test.csv", "--model", "model", "--out", "s3.parquet", "--explain", "magic", "--quiet", cwd=workdir)  # fmt: skip
     assert bad.returncode == 2
     assert "explanation must be one of" in bad.stderr
+
+
+def test_review_queue_lists_the_top_flagged_events_for_analysts(workdir: Path) -> None:
+    run = tapewatch("queue", "--events", "test.csv", "--scores", "scores.parquet", "--alerts", "alerts.parquet", "--top", "50", "--out", "queue.csv", cwd=workdir)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    with (workdir / "queue.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 50
+    scores = [float(r["ensemble_score"]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    flagged = pq.read_table(workdir / "scores.parquet").to_pylist()
+    top = sorted((r["score"] for r in flagged if r["flagged"]), reverse=True)[:50]
+    assert scores == pytest.approx(top)
+    for r in rows:
+        assert r["detection_reason"].startswith("Known pattern")
+        assert r["trader_id"]
+        assert r["top_5_suspicious_features"]
+        assert r["is_manipulation"] == r["notes"] == ""
+    assert {
+        "ensemble_score",
+        "xgboost_score",
+        "autoencoder_score",
+        "requires_manual_review",
+    } <= set(rows[0])
