@@ -28,6 +28,7 @@ unit: $(STAMP)
 
 ## speed and memory targets (docs/PERFORMANCE.md)
 bench: $(STAMP)
+	$(PYTHON) benchmarks/validate.py
 	$(PYTHON) benchmarks/run.py
 	$(PYTHON) benchmarks/detection.py
 

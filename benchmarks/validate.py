@@ -1,6 +1,6 @@
 """Throughput of reading and validating a large CSV of good events (not a test).
 
-Run: python tests/schema/bench_validate.py [--rows N] [--timestamps iso|naive|epoch] [--bad F]
+Run: python benchmarks/validate.py [--rows N] [--timestamps iso|naive|epoch] [--bad F]
 """
 
 from __future__ import annotations
