@@ -91,6 +91,7 @@ class SupervisedDetector:
         self._block = slice(first, first + len(self._columns)) if contiguous else None
         self.screen_: xgb.Booster | None = None
         self.typology_: xgb.Booster | None = None
+        self._base: float | None = None
 
     def _select(self, features: F32) -> F32:
         """The model's columns of full feature rows."""
@@ -171,24 +172,36 @@ class SupervisedDetector:
         if len(features) == 0:
             return np.zeros(0)
         x = self._select(features)
-        if cascade is None or cascade.trees >= self.screen.num_boosted_rounds():
+        rounds = self.screen.num_boosted_rounds()
+        if cascade is None or cascade.trees >= rounds:
             margin = self._margin(x)
         else:
-            margin = self._margin(x, cascade.trees)
+            k = cascade.trees
+            margin = self._margin(x, (0, k))
             deep = np.flatnonzero(margin >= cascade.cutoff)
             if len(deep):
-                margin[deep] = self._margin(x[deep])
+                # the rest of the trees only: each range's margin carries the base once
+                margin[deep] += self._margin(x[deep], (k, rounds)) - self._base_margin()
         score: F64 = 1.0 / (1.0 + np.exp(-margin))
         return score
 
     def margin(self, features: F32, trees: int | None = None) -> F64:
         """Screen log-odds per row, from the first `trees` trees (all by default)."""
-        return self._margin(self._select(features), trees)
+        return self._margin(self._select(features), (0, trees) if trees else (0, 0))
 
-    def _margin(self, x: F32, trees: int | None = None) -> F64:
-        rounds = (0, trees) if trees else (0, 0)
+    def _margin(self, x: F32, rounds: tuple[int, int] = (0, 0)) -> F64:
         out = self.screen.inplace_predict(x, predict_type="margin", iteration_range=rounds)
         return np.asarray(out, dtype=np.float64)
+
+    def _base_margin(self) -> float:
+        """The screen's base margin, which every iteration range's margin includes."""
+        if self._base is None:
+            probe = np.zeros((1, len(self.features)), dtype=np.float32)
+            n = self.screen.num_boosted_rounds()
+            k = max(1, n // 2)
+            parts = self._margin(probe, (0, k))[0] + self._margin(probe, (k, n))[0]
+            self._base = float(parts - self._margin(probe)[0])
+        return self._base
 
     def typology(self, features: F32) -> I64:
         """Most likely abuse typology per row (a position in TYPOLOGIES, never NONE)."""
