@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PYTHON) benchmarks/validate.py
 	$(PYTHON) benchmarks/run.py
 	$(PYTHON) benchmarks/detection.py
+	$(PYTHON) benchmarks/anonymous.py
 
 docs: $(STAMP)
 	$(PYTHON) -m tapewatch.features.catalog > docs/features.md
