@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from demo_model import train_like_demo
 from rich.console import Console
 
-from tapewatch.cli.demo import TRAINING_MIX
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.pipeline import Provenance
-from tapewatch.learn.workflow import train_on_events
 from tapewatch.monitor.evaluation import evaluate
 from tapewatch.monitor.report import render_report
 from tapewatch.schema.load import load_events
@@ -45,8 +44,7 @@ def main() -> None:
     parser.add_argument("--real", type=Path, help="a contract events file without labels")
     args = parser.parse_args()
     console = Console(width=140)
-    train = generate_market(MarketConfig(n_events=args.train_events, seed=7, mix=TRAINING_MIX))
-    model = train_on_events(train, data_path="bench", data_hash="bench").bundle
+    model = train_like_demo(args.train_events)
     day = generate_market(MarketConfig(n_events=300_000, seed=100, date=dt.date(2026, 4, 6)))
     for name, events in (("with trader ids", day), ("trader ids removed", without_ids(day))):
         scores, alerts = score_events(events, model, Provenance(model.version, "", name))

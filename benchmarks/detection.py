@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import tempfile
 import time
-from pathlib import Path
 
 import pyarrow as pa
+from demo_model import train_like_demo
 from rich.console import Console
 
-from tapewatch.cli.demo import TRAINING_MIX
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.pipeline import Provenance
-from tapewatch.learn.registry import load_model, save_model
-from tapewatch.learn.workflow import train_on_events
 from tapewatch.monitor.evaluation import evaluate
 from tapewatch.monitor.report import render_report
 from tapewatch.synth import MarketConfig, generate_market
@@ -36,11 +32,7 @@ def main() -> None:
     console = Console(width=140)
 
     t = time.perf_counter()
-    train = generate_market(MarketConfig(n_events=args.train_events, seed=7, mix=TRAINING_MIX))
-    outcome = train_on_events(train, data_path="bench", data_hash="bench")
-    with tempfile.TemporaryDirectory() as tmp:
-        save_model(outcome.bundle, Path(tmp))
-        model = load_model(Path(tmp))  # exactly what `tapewatch score` would load
+    model = train_like_demo(args.train_events)
     console.print(
         f"trained in {time.perf_counter() - t:.0f} s; threshold {model.scoring.alert_threshold:.4f}"
     )

@@ -12,21 +12,17 @@ import os
 import platform
 import resource
 import sys
-import tempfile
 import time
 from dataclasses import fields, replace
-from pathlib import Path
 
 import pyarrow as pa
+from demo_model import train_like_demo
 
-from tapewatch.cli.demo import TRAINING_MIX
 from tapewatch.detect.scoring import EXPLANATION_METHODS
-from tapewatch.detect.supervised import XGBoostConfig
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
 from tapewatch.features.config import FeatureConfig
 from tapewatch.features.engine import FeatureEngine
-from tapewatch.learn.registry import ModelBundle, load_model, save_model
-from tapewatch.learn.workflow import train_on_events
+from tapewatch.learn.registry import ModelBundle
 from tapewatch.synth import AbuseMix, MarketConfig, generate_market
 
 
@@ -89,13 +85,7 @@ def main() -> None:
         )
     )
 
-    train_day = generate_market(MarketConfig(n_events=args.train_events, seed=12, mix=TRAINING_MIX))
-    outcome = train_on_events(
-        train_day, data_path="bench", data_hash="bench", xgb_config=XGBoostConfig()
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        save_model(outcome.bundle, Path(tmp))
-        model = load_model(Path(tmp), n_threads=1)
+    model = train_like_demo(args.train_events, seed=12, n_threads=1)
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
     engine = FeatureEngine(FeatureConfig())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -75,7 +76,7 @@ def run_train(
     return bundle
 
 
-def _print_trial(out_console: Console):  # type: ignore[no-untyped-def]
+def _print_trial(out_console: Console) -> Callable[[int, float], None]:
     def report(number: int, value: float) -> None:
         out_console.print(f"trial {number}: validation average precision {value:.4f}")
 

@@ -15,7 +15,6 @@ from tapewatch.detect.explain import explanation_text, reasons_json, top_reasons
 from tapewatch.features.engine import FeatureEngine
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.schema.columns import ALERT_SCHEMA, TIMESTAMP
-from tapewatch.schema.enums import TYPOLOGIES
 
 F32 = npt.NDArray[np.float32]
 
@@ -110,8 +109,9 @@ def _flagged_events(events: pa.Table, d: Decisions, x: F32) -> list[FlaggedEvent
         ["transaction_id", "timestamp", "trader_id", "instrument_id"]
     )
     ts = pc.cast(rows.column("timestamp"), pa.int64()).to_pylist()
+    names = d.predicted_names
     return [
-        FlaggedEvent(tx, t, trader, inst, str(TYPOLOGIES[d.predicted[i]]), float(d.score[i]), x[i])
+        FlaggedEvent(tx, t, trader, inst, names[i], float(d.score[i]), x[i])
         for i, tx, t, trader, inst in zip(
             idx.tolist(),
             rows.column("transaction_id").to_pylist(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -148,6 +149,18 @@ def mask_anonymous(events: pa.Table, features: F32, anonymous: tuple[str, ...]) 
         features[np.ix_(hit, TRADER_COLUMNS)] = np.nan
 
 
-def compute_features_table(events: pa.Table, config: FeatureConfig | None = None) -> F32:
-    """Features of a whole events table with a fresh engine."""
-    return FeatureEngine(config or FeatureConfig()).transform(events)
+def compute_features_table(
+    events: pa.Table,
+    config: FeatureConfig | None = None,
+    *,
+    batch_rows: int = 200_000,
+    on_progress: Callable[[int], None] | None = None,
+) -> F32:
+    """Features of a whole events table with a fresh engine, batch by batch as scoring does."""
+    engine = FeatureEngine(config or FeatureConfig())
+    parts = []
+    for start in range(0, events.num_rows, batch_rows):
+        parts.append(engine.transform(events.slice(start, batch_rows)))
+        if on_progress is not None:
+            on_progress(parts[-1].shape[0])
+    return np.vstack(parts) if parts else np.empty((0, N_FEATURES), np.float32)

@@ -13,9 +13,8 @@ import pyarrow as pa
 from tapewatch.detect.decision import anonymous_rows
 from tapewatch.detect.scoring import ScoringConfig
 from tapewatch.detect.supervised import NONE_CLASS, SupervisedDetector, XGBoostConfig
-from tapewatch.features.catalog import FEATURE_NAMES
 from tapewatch.features.config import FeatureConfig
-from tapewatch.features.engine import TRADER_COLUMNS, FeatureEngine
+from tapewatch.features.engine import TRADER_COLUMNS, compute_features_table
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.learn.split import Split, split_rows
 from tapewatch.monitor.metrics import threshold_at_fpr
@@ -24,7 +23,6 @@ from tapewatch.schema.enums import TYPOLOGIES, ManipulationType
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-FEATURE_BATCH_ROWS = 200_000
 
 
 class TrainingDataError(Exception):
@@ -51,19 +49,6 @@ def class_indices(events: pa.Table) -> I64:
     )
 
 
-def compute_features(
-    events: pa.Table, config: FeatureConfig, on_progress: Callable[[int], None] | None = None
-) -> F32:
-    """Feature rows of a table, computed batch by batch exactly as scoring computes them."""
-    engine = FeatureEngine(config)
-    parts = []
-    for start in range(0, events.num_rows, FEATURE_BATCH_ROWS):
-        parts.append(engine.transform(events.slice(start, FEATURE_BATCH_ROWS)))
-        if on_progress is not None:
-            on_progress(parts[-1].shape[0])
-    return np.vstack(parts) if parts else np.empty((0, len(FEATURE_NAMES)), np.float32)
-
-
 def prepare(
     events: pa.Table, config: FeatureConfig, on_progress: Callable[[int], None] | None = None
 ) -> TrainingSet:
@@ -71,7 +56,7 @@ def prepare(
     classes = class_indices(events)
     if len(np.unique(classes)) < 2:
         raise TrainingDataError("training data needs normal and manipulation events")
-    features = compute_features(events, config, on_progress)
+    features = compute_features_table(events, config, on_progress=on_progress)
     split = split_rows(events)
     for name, idx in (("train", split.train), ("validation", split.valid)):
         if len(np.unique(classes[idx])) < 2:

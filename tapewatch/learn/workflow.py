@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from tapewatch.detect.decision import decide, scores_table
-from tapewatch.detect.supervised import XGBoostConfig
+from tapewatch.detect.supervised import N_CLASSES, XGBoostConfig
 from tapewatch.features.config import FeatureConfig
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.learn.train import fit_model, prepare
@@ -52,7 +52,7 @@ def train_on_events(
             "n_train": len(s.train),
             "n_valid": len(s.valid),
             "n_test": len(s.test),
-            "class_counts": np.bincount(data.classes, minlength=7).tolist(),
+            "class_counts": np.bincount(data.classes, minlength=N_CLASSES).tolist(),
         },
         "tuning_trials": tune_trials,
     }

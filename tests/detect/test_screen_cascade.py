@@ -8,8 +8,8 @@ import numpy as np
 from kit import random_events
 
 from tapewatch.detect.supervised import Cascade
+from tapewatch.features.engine import compute_features_table
 from tapewatch.learn.registry import load_model
-from tapewatch.learn.train import compute_features
 
 FIXTURE = Path(__file__).parents[1] / "learn" / "fixtures" / "model-v1"
 
@@ -17,7 +17,7 @@ FIXTURE = Path(__file__).parents[1] / "learn" / "fixtures" / "model-v1"
 def test_rows_above_the_cutoff_get_the_full_screen_score_and_the_rest_the_early_one() -> None:
     model = load_model(FIXTURE)
     detector = model.detector
-    x = compute_features(random_events(3000, seed=9), model.feature_config)
+    x = compute_features_table(random_events(3000, seed=9), model.feature_config)
     full = detector.score(x)
     early = detector.margin(x, 10)
     cutoff = float(np.median(early))

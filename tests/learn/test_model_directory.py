@@ -12,6 +12,7 @@ from kit import random_events
 
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.pipeline import Provenance
+from tapewatch.features.engine import compute_features_table
 from tapewatch.learn.registry import ModelFormatError, load_model, save_model
 
 FIXTURE = Path(__file__).parent / "fixtures" / "model-v1"
@@ -33,9 +34,7 @@ def test_save_and_load_round_trip_gives_identical_scores(tmp_path: Path) -> None
     again = load_model(tmp_path / "copy")
     assert saved.version == again.version  # derived from the content
     events = random_events(1000, seed=5)
-    from tapewatch.learn.train import compute_features
-
-    x = compute_features(events, model.feature_config)
+    x = compute_features_table(events, model.feature_config)
     assert np.array_equal(model.detector.score(x), again.detector.score(x))
 
 
