@@ -86,8 +86,3 @@ class AlertBuilder:
         closed = list(self._open.values())
         self._open.clear()
         return closed
-
-    @property
-    def n_open(self) -> int:
-        """Alerts still open."""
-        return len(self._open)

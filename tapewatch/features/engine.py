@@ -45,11 +45,6 @@ class FeatureEngine:
     orders: KeyIndex = field(default_factory=KeyIndex)
     pairs: KeyIndex = field(default_factory=KeyIndex)
 
-    @property
-    def feature_names(self) -> tuple[str, ...]:
-        """Column names of the feature matrix."""
-        return FEATURE_NAMES
-
     def transform(self, events: pa.Table) -> F32:
         """Advance the state over these events and return their features (n x F, float32)."""
         out = np.empty((events.num_rows, N_FEATURES), dtype=np.float32)

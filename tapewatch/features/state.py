@@ -165,25 +165,6 @@ class FeatureState:
         self.trade_buyer[slots] = 0
         self.trade_time[slots] = np.nan
 
-    @property
-    def nbytes(self) -> int:
-        """Memory held by the state arrays."""
-        return sum(
-            a.nbytes
-            for a in (
-                self.instruments,
-                self.trade_seller,
-                self.trade_buyer,
-                self.trade_time,
-                self.traders,
-                self.trader_cps,
-                self.level_price,
-                self.level_count,
-                self.orders,
-                self.pairs,
-            )
-        )
-
 
 def _grown(current: int, needed: int) -> int:
     size = max(current, 64)
