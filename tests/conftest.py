@@ -1,1 +1,39 @@
-"""Shared pytest set-up: makes tests/kit.py importable as `kit`."""
+"""Shared pytest set-up: makes tests/kit.py importable as `kit`; a small hybrid model."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pytest
+
+from tapewatch.detect.anomaly import AutoencoderConfig
+from tapewatch.learn.registry import ModelBundle
+from tapewatch.learn.workflow import TrainOutcome, train_on_events
+from tapewatch.synth import AbuseMix, MarketConfig, generate_market
+
+
+@dataclass(frozen=True)
+class Hybrid:
+    """A labelled training day, the model trained on it with the autoencoder, an unseen day."""
+
+    train_day: pa.Table
+    outcome: TrainOutcome
+    unseen_day: pa.Table
+
+    @property
+    def model(self) -> ModelBundle:
+        return self.outcome.bundle
+
+
+@pytest.fixture(scope="session")
+def hybrid() -> Hybrid:
+    """Small, quick to train, and real: XGBoost plus the LSTM autoencoder and the ensemble."""
+    mix = AbuseMix(pump_and_dump=0.02, quote_stuffing=0.02, marking_the_close=0.02)
+    day = generate_market(MarketConfig(n_events=80_000, seed=21, mix=mix))
+    outcome = train_on_events(
+        day, data_path="day", data_hash="day", ae_config=AutoencoderConfig(max_epochs=8)
+    )
+    unseen = generate_market(MarketConfig(n_events=30_000, seed=22, date=dt.date(2026, 3, 4)))
+    return Hybrid(day, outcome, unseen)

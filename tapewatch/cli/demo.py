@@ -16,6 +16,7 @@ from tapewatch.cli.common import Quiet, console
 from tapewatch.cli.generate import generate_day, print_summary
 from tapewatch.cli.score import run_score
 from tapewatch.cli.train import run_train
+from tapewatch.detect.anomaly import AutoencoderConfig
 from tapewatch.monitor.evaluation import evaluate
 from tapewatch.monitor.report import render_report
 from tapewatch.schema.writers import write_parquet_atomic
@@ -66,7 +67,7 @@ def run_demo(
     )
     _write_day(config, train_path, out_console, quiet=quiet)
 
-    out_console.rule("2/5 train the supervised detector")
+    out_console.rule("2/5 train the supervised detector and the autoencoder")
     bundle = run_train(
         train_path,
         model_dir,
@@ -75,6 +76,7 @@ def run_demo(
         deadletter_dir=deadletter,
         quiet=quiet,
         out_console=out_console,
+        ae_config=AutoencoderConfig(),
     )
 
     out_console.rule("3/5 generate a new day (another seed and date)")

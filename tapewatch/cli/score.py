@@ -11,6 +11,7 @@ from rich.console import Console
 
 from tapewatch.cli.common import DEFAULT_DEADLETTER, DeadLetterDir, Quiet, console
 from tapewatch.cli.progress import progress_bar
+from tapewatch.detect.rules import load_rules
 from tapewatch.engine.batch import ScoreResult, score_file
 from tapewatch.learn.registry import load_model
 
@@ -27,6 +28,10 @@ def score(
             help="Alert explanations: 'treeshap' (exact) or 'saabas' (cheaper); default: the model's."
         ),
     ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(help="Rules file (TOML) to run beside the models; default: the shipped one."),
+    ] = None,
     deadletter_dir: DeadLetterDir = DEFAULT_DEADLETTER,
     quiet: Quiet = False,
 ) -> None:
@@ -41,6 +46,7 @@ def score(
         quiet=quiet,
         out_console=console(),
         explain=explain,
+        rules=rules,
     )
 
 
@@ -55,6 +61,7 @@ def run_score(
     quiet: bool,
     out_console: Console,
     explain: str | None = None,
+    rules: Path | None = None,
 ) -> ScoreResult:
     """Score a file and print what was read, rejected, flagged and raised."""
     bundle = load_model(model_dir)
@@ -69,6 +76,7 @@ def run_score(
             deadletter_dir=deadletter_dir,
             batch_rows=batch_rows,
             on_progress=advance,
+            rules=load_rules(rules),
         )
     s = result.summary
     out_console.print(

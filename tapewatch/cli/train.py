@@ -6,11 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 from rich.console import Console
 
 from tapewatch.cli.common import DEFAULT_DEADLETTER, DeadLetterDir, Quiet, console
 from tapewatch.cli.progress import progress_bar
+from tapewatch.detect.anomaly import AutoencoderConfig
+from tapewatch.detect.scoring import ScoringConfig
 from tapewatch.detect.supervised import XGBoostConfig
 from tapewatch.learn.hashing import file_sha256
 from tapewatch.learn.registry import ModelBundle, save_model
@@ -26,10 +29,31 @@ def train(
         int, typer.Option(help="Optuna trials over depth, learning rate, trees, weights.")
     ] = 0,
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
+    unlabelled: Annotated[
+        Path | None,
+        typer.Option(
+            help="A firm's real, unlabelled events (contract columns, see `tapewatch map`): "
+            "the autoencoder learns normal flow from its likely-normal events."
+        ),
+    ] = None,
+    autoencoder: Annotated[
+        bool,
+        typer.Option(
+            "--autoencoder/--no-autoencoder",
+            help="Train the LSTM autoencoder and the ensemble (on the labelled data's "
+            "likely-normal events when no --unlabelled file is given).",
+        ),
+    ] = True,
+    window: Annotated[int, typer.Option(help="Autoencoder window: events per key.")] = 16,
+    ensemble_weight: Annotated[
+        float, typer.Option(help="w in score = w * xgb_score + (1 - w) * ae_score.")
+    ] = ScoringConfig.ensemble_weight,
     deadletter_dir: DeadLetterDir = DEFAULT_DEADLETTER,
     quiet: Quiet = False,
 ) -> None:
     """Train on labelled events; write the model, its features, threshold and test metrics to OUT."""
+    if unlabelled is not None and not autoencoder:
+        raise ValueError("--unlabelled trains the autoencoder: drop --no-autoencoder")
     run_train(
         data,
         out,
@@ -38,6 +62,9 @@ def train(
         deadletter_dir=deadletter_dir,
         quiet=quiet,
         out_console=console(),
+        ae_config=AutoencoderConfig(window=window, seed=seed) if autoencoder else None,
+        unlabelled=unlabelled,
+        scoring=ScoringConfig(ensemble_weight=ensemble_weight),
     )
 
 
@@ -50,30 +77,57 @@ def run_train(
     deadletter_dir: Path,
     quiet: bool,
     out_console: Console,
+    ae_config: AutoencoderConfig | None = None,
+    unlabelled: Path | None = None,
+    scoring: ScoringConfig | None = None,
 ) -> ModelBundle:
     """Train and save a model, printing its held-out test metrics."""
-    loaded = load_events(data, deadletter_dir=deadletter_dir)
-    if loaded.n_bad:
-        out_console.print(f"[yellow]{loaded.n_bad:,} bad rows sent to {loaded.deadletter_path}[/]")
-    with progress_bar(out_console, "features", loaded.table.num_rows, quiet=quiet) as advance:
+    loaded = _load(data, deadletter_dir, out_console)
+    real = _load(unlabelled, deadletter_dir, out_console) if unlabelled is not None else None
+    with progress_bar(out_console, "features", loaded.num_rows, quiet=quiet) as advance:
         outcome = train_on_events(
-            loaded.table,
+            loaded,
             data_path=str(data),
             data_hash=file_sha256(data),
             xgb_config=XGBoostConfig(seed=seed),
             tune_trials=tune,
             on_features=advance,
             on_trial=None if quiet else _print_trial(out_console),
+            ae_config=ae_config,
+            unlabelled=real,
+            unlabelled_name=str(unlabelled or ""),
+            on_epoch=None if quiet else _print_epoch(out_console),
+            scoring=scoring,
         )
     bundle = save_model(outcome.bundle, out)
     if not quiet:
         out_console.print("[bold]held-out test split of the training data[/]")
         render_report(outcome.test_report, out_console)
-    out_console.print(
-        f"model {bundle.version} written to {out} "
-        f"(alert threshold {bundle.scoring.alert_threshold:.3f})"
-    )
+    sc = bundle.scoring
+    thresholds = f"supervised threshold {sc.alert_threshold:.3f}"
+    if sc.ensemble_threshold is not None:
+        thresholds += f", ensemble threshold {sc.ensemble_threshold:.3f} (w = {sc.ensemble_weight})"
+    out_console.print(f"model {bundle.version} written to {out} ({thresholds})")
     return bundle
+
+
+def _load(path: Path, deadletter_dir: Path, out_console: Console) -> pa.Table:
+    loaded = load_events(path, deadletter_dir=deadletter_dir)
+    if loaded.n_bad:
+        out_console.print(
+            f"[yellow]{loaded.n_bad:,} bad rows of {path} sent to {loaded.deadletter_path}[/]"
+        )
+    return loaded.table
+
+
+def _print_epoch(out_console: Console) -> Callable[[int, float, float], None]:
+    def report(epoch: int, train_loss: float, valid_loss: float) -> None:
+        out_console.print(
+            f"autoencoder epoch {epoch}: reconstruction error {train_loss:.4f} (train), "
+            f"{valid_loss:.4f} (validation)"
+        )
+
+    return report
 
 
 def _print_trial(out_console: Console) -> Callable[[int, float], None]:

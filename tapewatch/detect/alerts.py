@@ -11,27 +11,6 @@ import numpy.typing as npt
 F32 = npt.NDArray[np.float32]
 
 
-@dataclass
-class Alert:
-    """A case being built from flagged events of one trader, instrument and typology."""
-
-    trader_id: str
-    instrument_id: str
-    typology: str
-    start_us: int
-    end_us: int
-    transaction_ids: list[str] = field(default_factory=list)
-    score: float = 0.0
-    key_features: F32 | None = None  # feature row of the highest-scoring event
-
-    @property
-    def alert_id(self) -> str:
-        """Stable id: the same input gives the same id."""
-        first = self.transaction_ids[0] if self.transaction_ids else ""
-        blob = "\x1f".join((self.instrument_id, self.trader_id, self.typology, first))
-        return "AL-" + hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
 @dataclass(frozen=True)
 class FlaggedEvent:
     """A flagged event as the alert builder needs it."""
@@ -43,6 +22,39 @@ class FlaggedEvent:
     typology: str
     score: float
     features: F32
+    reason: str = ""
+    xgb_score: float = 0.0
+    ae_score: float | None = None
+    #: the key's usual value of each feature (mean of its previous rows; NaN: unknown)
+    usual: F32 | None = None
+    #: the autoencoder's reconstruction error per feature it reads
+    ae_errors: F32 | None = None
+    rule_hits: tuple[str, ...] = ()
+
+
+@dataclass
+class Alert:
+    """A case being built from flagged events of one trader, instrument and typology."""
+
+    trader_id: str
+    instrument_id: str
+    typology: str
+    start_us: int
+    end_us: int
+    transaction_ids: list[str] = field(default_factory=list)
+    score: float = 0.0
+    #: the highest-scoring event, whose features explain the alert
+    key: FlaggedEvent | None = None
+    #: which detectors flagged its events, and the rules its events hit
+    reasons: set[str] = field(default_factory=set)
+    rule_hits: set[str] = field(default_factory=set)
+
+    @property
+    def alert_id(self) -> str:
+        """Stable id: the same input gives the same id."""
+        first = self.transaction_ids[0] if self.transaction_ids else ""
+        blob = "\x1f".join((self.instrument_id, self.trader_id, self.typology, first))
+        return "AL-" + hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 class AlertBuilder:
@@ -72,9 +84,11 @@ class AlertBuilder:
                 self._open[key] = alert
             alert.end_us = max(alert.end_us, ev.timestamp_us)
             alert.transaction_ids.append(ev.transaction_id)
-            if ev.score > alert.score or alert.key_features is None:
+            if ev.score > alert.score or alert.key is None:
                 alert.score = ev.score
-                alert.key_features = ev.features
+                alert.key = ev
+            alert.reasons.add(ev.reason)
+            alert.rule_hits.update(ev.rule_hits)
         for key, alert in list(self._open.items()):
             now = instrument_now_us.get(alert.instrument_id)
             if now is not None and now - alert.end_us > self.gap_us:

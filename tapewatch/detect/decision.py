@@ -24,30 +24,73 @@ TYPOLOGY_NAMES = np.array([str(t) for t in TYPOLOGIES], dtype=object)
 
 @dataclass(frozen=True)
 class Decisions:
-    """Per-event score, flag and most likely typology."""
+    """Per-event score, flag and most likely typology, and which detector spoke."""
 
     score: F64
     xgb_score: F64
     flagged: npt.NDArray[np.bool_]
     predicted: I64
+    #: the supervised score reaches its own threshold: a known pattern
+    known: npt.NDArray[np.bool_]
+    #: calibrated anomaly score (None without an autoencoder) and its novelty flag
+    ae_score: F64 | None = None
+    novel: npt.NDArray[np.bool_] | None = None
 
     @property
     def predicted_names(self) -> npt.NDArray[np.object_]:
         """Typology names of `predicted`."""
         return TYPOLOGY_NAMES[self.predicted]
 
+    def reason(self, row: int) -> str:
+        """Which detector raised this row: known pattern, novel anomaly, or both."""
+        novel = self.novel is not None and bool(self.novel[row])
+        if self.known[row]:
+            return BOTH if novel else KNOWN
+        return NOVEL if novel else COMBINED
 
-def decide(detector: SupervisedDetector, features: F32, scoring: ScoringConfig) -> Decisions:
-    """Score rows, flag those reaching the threshold and name the flagged rows' typology."""
+
+KNOWN = "known pattern"
+NOVEL = "novel anomaly"
+BOTH = "known pattern and novel anomaly"
+COMBINED = "combined score"
+
+
+def decide(
+    detector: SupervisedDetector,
+    features: F32,
+    scoring: ScoringConfig,
+    ae_score: F64 | None = None,
+) -> Decisions:
+    """Score rows, flag those reaching the threshold and name the flagged rows' typology.
+
+    With an anomaly score and an ensemble threshold the ensemble decides; otherwise the
+    supervised score alone does.
+    """
     xgb_score = detector.score(features, scoring.cascade)
-    score = xgb_score
-    threshold = np.full(len(score), scoring.alert_threshold)
-    if scoring.anonymous_threshold is not None:
-        threshold[anonymous_rows(features)] = scoring.anonymous_threshold
-    flagged = score >= threshold
+    anonymous = anonymous_rows(features)
+    known = xgb_score >= _thresholds(
+        anonymous, scoring.alert_threshold, scoring.anonymous_threshold
+    )
+    novel = None
+    if ae_score is not None and scoring.ensemble_threshold is not None:
+        w = scoring.ensemble_weight
+        score = w * xgb_score + (1 - w) * ae_score
+        flagged = score >= _thresholds(
+            anonymous, scoring.ensemble_threshold, scoring.anonymous_ensemble_threshold
+        )
+        novel = ae_score >= scoring.novelty_level
+    else:
+        score, flagged = xgb_score, known
     predicted = np.full(len(score), NONE_CLASS, dtype=np.int64)
     predicted[flagged] = detector.typology(features[flagged])
-    return Decisions(score, xgb_score, flagged, predicted)
+    return Decisions(score, xgb_score, flagged, predicted, known, ae_score, novel)
+
+
+def _thresholds(anonymous: npt.NDArray[np.bool_], known: float, unknown: float | None) -> F64:
+    threshold = np.full(len(anonymous), known)
+    if unknown is not None:
+        threshold[anonymous] = unknown
+    return threshold
 
 
 def anonymous_rows(features: F32) -> npt.NDArray[np.bool_]:
@@ -56,7 +99,11 @@ def anonymous_rows(features: F32) -> npt.NDArray[np.bool_]:
     return rows
 
 
-def scores_table(transaction_ids: pa.Array | pa.ChunkedArray, decisions: Decisions) -> pa.Table:
+def scores_table(
+    transaction_ids: pa.Array | pa.ChunkedArray,
+    decisions: Decisions,
+    rule_hits: pa.Array | None = None,
+) -> pa.Table:
     """The contract's scores table for these events."""
     n = len(decisions.score)
     return pa.Table.from_arrays(
@@ -66,8 +113,10 @@ def scores_table(transaction_ids: pa.Array | pa.ChunkedArray, decisions: Decisio
             pa.array(decisions.flagged),
             pa.array(decisions.predicted_names, pa.string()),
             pa.array(decisions.xgb_score, pa.float64()),
-            pa.nulls(n, pa.float64()),
-            pa.array([[]] * n, pa.list_(pa.string())),
+            pa.nulls(n, pa.float64())
+            if decisions.ae_score is None
+            else pa.array(decisions.ae_score, pa.float64()),
+            rule_hits if rule_hits is not None else pa.array([[]] * n, pa.list_(pa.string())),
         ],
         schema=SCORE_SCHEMA,
     )

@@ -1,9 +1,11 @@
-"""Plain-words explanations of alerts from TreeSHAP contributions."""
+"""Plain-words explanations of alerts: TreeSHAP contributions, the autoencoder's error
+by feature, the key's usual values and the rules hit."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -71,15 +73,34 @@ PHRASES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class FeatureReason:
-    """One feature's part in a score."""
+    """One feature's part in a score: its value, the key's usual value and its weight.
+
+    `contribution` is the TreeSHAP (or Saabas) log-odds for the supervised model and the
+    share of the reconstruction error for the autoencoder.
+    """
 
     name: str
     value: float | None
     contribution: float
+    usual: float | None = None
+    detector: str = "xgboost"
 
     def phrase(self) -> str:
-        """The feature and its value in words."""
-        return describe(self.name, self.value)
+        """The feature and its value in words, with the usual value when known."""
+        text = describe(self.name, self.value)
+        if self.usual is not None and np.isfinite(self.usual):
+            text += f" (usually {self.usual:.3g})"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        """The reason as one entry of the alert's top_features JSON."""
+        return {
+            "feature": self.name,
+            "value": self.value,
+            "usual": self.usual,
+            "contribution": round(self.contribution, 4),
+            "detector": self.detector,
+        }
 
 
 def describe(name: str, value: float | None) -> str:
@@ -103,32 +124,72 @@ def describe(name: str, value: float | None) -> str:
     )
 
 
-def top_reasons(values: F32, contributions: F64, k: int = 5) -> list[FeatureReason]:
-    """The k features with a value pushing a row's score up the most."""
+def top_reasons(
+    values: F32, contributions: F64, k: int = 5, usual: F32 | None = None
+) -> list[FeatureReason]:
+    """The k features with a value pushing a row's supervised score up the most."""
     order = np.argsort(-contributions[: len(FEATURE_NAMES)], kind="stable")
     defined = [j for j in order if contributions[j] > 0 and np.isfinite(values[j])]
     return [
-        FeatureReason(FEATURE_NAMES[j], float(values[j]), float(contributions[j]))
+        FeatureReason(FEATURE_NAMES[j], float(values[j]), float(contributions[j]), _at(usual, j))
         for j in defined[:k]
     ]
 
 
+def anomaly_reasons(
+    values: F32, errors: F32, columns: tuple[int, ...], k: int = 3, usual: F32 | None = None
+) -> list[FeatureReason]:
+    """The k features (with a value) taking the largest share of the reconstruction error."""
+    total = float(errors.sum())
+    if total <= 0:
+        return []
+    order = np.argsort(-errors, kind="stable")
+    # a missing value is read as the feature's centre; its "error" is nothing to show
+    defined = [j for j in order if np.isfinite(values[columns[j]])][:k]
+    return [
+        FeatureReason(
+            FEATURE_NAMES[columns[j]],
+            float(values[columns[j]]),
+            float(errors[j]) / total,
+            _at(usual, columns[j]),
+            "autoencoder",
+        )
+        for j in defined
+    ]
+
+
+def _at(usual: F32 | None, j: int) -> float | None:
+    return None if usual is None else _finite(usual[j])
+
+
+def _finite(value: np.floating[Any]) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
 def explanation_text(
-    typology: str, score: float, n_events: int, reasons: list[FeatureReason]
+    typology: str,
+    score: float,
+    n_events: int,
+    reasons: list[FeatureReason],
+    *,
+    detected_by: str = "known pattern",
+    ae_score: float | None = None,
+    unusual: list[FeatureReason] | None = None,
+    rules: list[str] | None = None,
 ) -> str:
-    """One or two sentences for an alert."""
+    """A few sentences for an alert: which detector, why, and which rules agreed."""
     kind = typology.replace("_", " ").lower()
-    head = f"Known pattern ({kind}) scored {score:.2f} over {n_events} event{'s' if n_events != 1 else ''}"
-    if not reasons:
-        return head + "."
-    return head + ": " + "; ".join(r.phrase() for r in reasons[:3]) + "."
+    events = f"{n_events} event{'s' if n_events != 1 else ''}"
+    text = f"{detected_by.capitalize()} ({kind}), score {score:.2f} over {events}"
+    text += ": " + "; ".join(r.phrase() for r in reasons[:3]) + "." if reasons else "."
+    if unusual:
+        ae = f", anomaly score {ae_score:.3f}" if ae_score is not None else ""
+        text += f" Unusual against normal flow{ae}: " + "; ".join(r.phrase() for r in unusual) + "."
+    if rules:
+        text += " Rules hit: " + "; ".join(rules) + "."
+    return text
 
 
 def reasons_json(reasons: list[FeatureReason]) -> str:
     """The reasons as the alert's top_features JSON."""
-    return json.dumps(
-        [
-            {"feature": r.name, "value": r.value, "contribution": round(r.contribution, 4)}
-            for r in reasons
-        ]
-    )
+    return json.dumps([r.as_dict() for r in reasons])

@@ -28,6 +28,16 @@ class ScoringConfig:
     cascade_cutoff: float = float("-inf")
     #: flagged events of one trader, instrument and typology closer than this form one alert
     alert_gap_seconds: float = 60.0
+    #: ensemble score = w * xgb_score + (1 - w) * ae_score, when the model has an autoencoder;
+    #: the seed design's 0.6 cost 5-14 points of episode recall on known typologies at 0.5 %
+    #: FPR and caught nothing more (benchmarks/withheld.py, docs/PERFORMANCE.md)
+    ensemble_weight: float = 0.9
+    #: the ensemble's alert thresholds, set in training like alert_threshold (None: no
+    #: autoencoder, the supervised score alone decides)
+    ensemble_threshold: float | None = None
+    anonymous_ensemble_threshold: float | None = None
+    #: an ae_score this high calls an event a novel anomaly in its explanation
+    novelty_level: float = 0.99
     #: features reported per alert
     top_features: int = 5
     #: "treeshap" (exact, about 1-3 ms an alert) or "saabas" (path attribution, ~50x cheaper)
@@ -49,5 +59,7 @@ class ScoringConfig:
             raise ValueError(
                 f"explanation must be one of {EXPLANATION_METHODS}, got {self.explanation!r}"
             )
+        if not 0.0 <= self.ensemble_weight <= 1.0:
+            raise ValueError(f"ensemble_weight must be in [0, 1], got {self.ensemble_weight}")
         if self.alert_gap_seconds <= 0:
             raise ValueError("alert_gap_seconds must be > 0")

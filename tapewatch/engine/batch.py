@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tapewatch.detect.rules import RuleSet
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
 from tapewatch.learn.hashing import file_sha256
 from tapewatch.learn.registry import ModelBundle
@@ -47,9 +48,10 @@ def score_events(
     *,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_progress: Callable[[int], None] | None = None,
+    rules: RuleSet | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """Scores (one row per event, same order) and alerts of a validated events table."""
-    pipeline = ScoringPipeline(model, provenance)
+    pipeline = ScoringPipeline(model, provenance, rules)
     parts: list[pa.Table] = []
     alerts = []
     for start in range(0, events.num_rows, batch_rows):
@@ -72,12 +74,18 @@ def score_file(
     deadletter_dir: Path,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_progress: Callable[[int], None] | None = None,
+    rules: RuleSet | None = None,
 ) -> ScoreResult:
     """Validate and score a file; write scores and alerts atomically."""
     loaded = load_events(path, deadletter_dir=deadletter_dir)
     provenance = Provenance(model.version, model.config_hash, file_sha256(path))
     scores, alerts = score_events(
-        loaded.table, model, provenance, batch_rows=batch_rows, on_progress=on_progress
+        loaded.table,
+        model,
+        provenance,
+        batch_rows=batch_rows,
+        on_progress=on_progress,
+        rules=rules,
     )
     write_parquet_atomic(scores, scores_out)
     if alerts_out is not None:

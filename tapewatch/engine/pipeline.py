@@ -10,9 +10,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tapewatch.detect.alerts import Alert, AlertBuilder, FlaggedEvent
-from tapewatch.detect.decision import Decisions, decide, scores_table
-from tapewatch.detect.explain import explanation_text, reasons_json, top_reasons
+from tapewatch.detect.decision import BOTH, COMBINED, KNOWN, NOVEL, Decisions, decide, scores_table
+from tapewatch.detect.explain import anomaly_reasons, explanation_text, reasons_json, top_reasons
+from tapewatch.detect.rules import RuleSet, load_rules
 from tapewatch.features.engine import FeatureEngine
+from tapewatch.features.windows import SequenceBuffer
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.schema.columns import ALERT_SCHEMA, TIMESTAMP
 
@@ -36,22 +38,51 @@ class ScoredBatch:
     closed_alerts: list[Alert]
 
 
+#: events per step when the autoencoder runs: its windows hold K feature rows per event
+SEQUENCE_BATCH_ROWS = 16_384
+
+
 class ScoringPipeline:
     """Scores events batch after batch with one model, keeping feature and alert state."""
 
-    def __init__(self, model: ModelBundle, provenance: Provenance) -> None:
+    def __init__(
+        self, model: ModelBundle, provenance: Provenance, rules: RuleSet | None = None
+    ) -> None:
         self.model = model
         self.provenance = provenance
-        self.features = FeatureEngine(model.feature_config)
+        self.rules = rules if rules is not None else load_rules()
+        anomaly = model.anomaly
+        self.features = FeatureEngine(
+            model.feature_config,
+            sequences=None if anomaly is None else SequenceBuffer(anomaly.window, anomaly.columns),
+        )
         self.alerts = AlertBuilder(model.scoring.alert_gap_seconds)
 
     def process(self, events: pa.Table) -> ScoredBatch:
         """Score a batch of validated events (in time order within each instrument)."""
-        x = self.features.transform(events)
-        d = decide(self.model.detector, x, self.model.scoring)
-        scores = scores_table(events.column("transaction_id"), d)
-        closed = self.alerts.add(_flagged_events(events, d, x), _now(events))
-        return ScoredBatch(scores, closed)
+        step = SEQUENCE_BATCH_ROWS if self.model.anomaly is not None else max(events.num_rows, 1)
+        parts, flagged = [], []
+        for start in range(0, max(events.num_rows, 1), step):
+            part = events.slice(start, step)
+            scores, part_flagged = self._score(part)
+            parts.append(scores)
+            flagged.extend(part_flagged)
+        closed = self.alerts.add(flagged, _now(events))
+        return ScoredBatch(pa.concat_tables(parts), closed)
+
+    def _score(self, events: pa.Table) -> tuple[pa.Table, list[FlaggedEvent]]:
+        batch = self.features.transform_batch(events)
+        x = batch.features
+        anomaly = self.model.anomaly
+        errors = ae = None
+        if anomaly is not None and batch.windows is not None:
+            errors = anomaly.feature_errors(batch.windows)
+            ae = anomaly.score(errors)
+        d = decide(self.model.detector, x, self.model.scoring, ae)
+        hits = self.rules.hits(x, events.column("order_status"))
+        scores = scores_table(events.column("transaction_id"), d, hits)
+        columns = anomaly.columns if anomaly is not None else ()
+        return scores, _flagged_events(events, d, x, batch.windows, errors, hits, columns)
 
     def finish(self) -> list[Alert]:
         """Close the alerts still open at the end of input."""
@@ -78,30 +109,67 @@ class ScoringPipeline:
                 pa.array([prov.model_version] * n, pa.string()),
                 pa.array([prov.config_hash] * n, pa.string()),
                 pa.array([prov.input_hash] * n, pa.string()),
+                pa.array([detected_by(a) for a in alerts], pa.string()),
+                pa.array([sorted(a.rule_hits) for a in alerts], pa.list_(pa.string())),
             ],
             schema=ALERT_SCHEMA,
         )
 
     def _explain(self, alerts: list[Alert]) -> tuple[list[str], list[str]]:
-        if not alerts:
+        keys = [a.key for a in alerts if a.key is not None]
+        if not keys:
             return [], []
-        rows = np.vstack([a.key_features for a in alerts if a.key_features is not None])
+        rows = np.vstack([k.features for k in keys])
         contributions = self.model.detector.contributions(
             rows, exact=self.model.scoring.explanation == "treeshap"
         )
         k = self.model.scoring.top_features
+        anomaly = self.model.anomaly
         texts: list[str] = []
         tops: list[str] = []
-        for alert, values, contrib in zip(alerts, rows, contributions, strict=True):
-            reasons = top_reasons(values, contrib, k)
-            texts.append(
-                explanation_text(alert.typology, alert.score, len(alert.transaction_ids), reasons)
+        for alert, key, contrib in zip(alerts, keys, contributions, strict=True):
+            reasons = top_reasons(key.features, contrib, k, key.usual)
+            unusual = (
+                anomaly_reasons(key.features, key.ae_errors, anomaly.columns, 3, key.usual)
+                if anomaly is not None and key.ae_errors is not None
+                else []
             )
-            tops.append(reasons_json(reasons))
+            texts.append(
+                explanation_text(
+                    alert.typology,
+                    alert.score,
+                    len(alert.transaction_ids),
+                    reasons,
+                    detected_by=detected_by(alert),
+                    ae_score=key.ae_score,
+                    unusual=unusual,
+                    rules=[r.replace("_", " ") for r in sorted(alert.rule_hits)],
+                )
+            )
+            tops.append(reasons_json(reasons + unusual))
         return texts, tops
 
 
-def _flagged_events(events: pa.Table, d: Decisions, x: F32) -> list[FlaggedEvent]:
+def detected_by(alert: Alert) -> str:
+    """Which detector raised an alert: known pattern, novel anomaly, or both."""
+    known = any(r in (KNOWN, BOTH) for r in alert.reasons)
+    novel = any(r in (NOVEL, BOTH) for r in alert.reasons)
+    if known and novel:
+        return BOTH
+    if novel:
+        return NOVEL
+    return KNOWN if known else COMBINED
+
+
+def _flagged_events(
+    events: pa.Table,
+    d: Decisions,
+    x: F32,
+    windows: F32 | None,
+    errors: F32 | None,
+    hits: pa.ListArray,
+    columns: tuple[int, ...],
+) -> list[FlaggedEvent]:
     idx = np.flatnonzero(d.flagged)
     if len(idx) == 0:
         return []
@@ -110,17 +178,49 @@ def _flagged_events(events: pa.Table, d: Decisions, x: F32) -> list[FlaggedEvent
     )
     ts = pc.cast(rows.column("timestamp"), pa.int64()).to_pylist()
     names = d.predicted_names
+    usual = _usual_values(None if windows is None else windows[idx], columns, x.shape[1])
+    rule_hits = hits.take(pa.array(idx)).to_pylist()
+    ae = d.ae_score
     return [
-        FlaggedEvent(tx, t, trader, inst, names[i], float(d.score[i]), x[i])
-        for i, tx, t, trader, inst in zip(
-            idx.tolist(),
-            rows.column("transaction_id").to_pylist(),
-            ts,
-            rows.column("trader_id").to_pylist(),
-            rows.column("instrument_id").to_pylist(),
-            strict=True,
+        FlaggedEvent(
+            tx,
+            t,
+            trader,
+            inst,
+            names[i],
+            float(d.score[i]),
+            x[i],
+            d.reason(i),
+            float(d.xgb_score[i]),
+            None if ae is None else float(ae[i]),
+            None if usual is None else usual[j],
+            None if errors is None else errors[i],
+            tuple(rule_hits[j]),
+        )
+        for j, (i, tx, t, trader, inst) in enumerate(
+            zip(
+                idx.tolist(),
+                rows.column("transaction_id").to_pylist(),
+                ts,
+                rows.column("trader_id").to_pylist(),
+                rows.column("instrument_id").to_pylist(),
+                strict=True,
+            )
         )
     ]
+
+
+def _usual_values(windows: F32 | None, columns: tuple[int, ...], n_features: int) -> F32 | None:
+    """Each row's usual value of each feature: the mean over its key's previous window rows."""
+    if windows is None:
+        return None
+    previous = windows[:, :-1, :]
+    known = np.isfinite(previous)
+    count = known.sum(axis=1)
+    total = np.where(known, previous, 0.0).sum(axis=1)
+    usual = np.full((len(windows), n_features), np.nan, dtype=np.float32)
+    usual[:, list(columns)] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return usual
 
 
 def _now(events: pa.Table) -> dict[str, int]:

@@ -305,6 +305,11 @@ def feature_index(name: str) -> int:
     return FEATURE_NAMES.index(name)
 
 
+def feature_columns(names: tuple[str, ...]) -> tuple[int, ...]:
+    """Positions of these features in the feature matrix."""
+    return tuple(FEATURE_NAMES.index(n) for n in names)
+
+
 def features_markdown() -> str:
     """The catalogue as the Markdown table of docs/features.md."""
     lines = [

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -25,8 +26,18 @@ from tapewatch.features.state import (
     T_LAST_T,
     FeatureState,
 )
+from tapewatch.features.windows import SequenceBuffer
 
 F32 = npt.NDArray[np.float32]
+A = TypeVar("A")
+
+
+@dataclass(frozen=True)
+class FeatureBatch:
+    """Features of a batch (n x F) and, when the engine keeps sequences, windows (n x K x C)."""
+
+    features: F32
+    windows: F32 | None
 
 
 @dataclass
@@ -45,11 +56,18 @@ class FeatureEngine:
     orders: KeyIndex = field(default_factory=KeyIndex)
     pairs: KeyIndex = field(default_factory=KeyIndex)
 
+    #: each trader-and-instrument key's last rows, when a sequence model needs them
+    sequences: SequenceBuffer | None = None
+
     def transform(self, events: pa.Table) -> F32:
         """Advance the state over these events and return their features (n x F, float32)."""
+        return self.transform_batch(events).features
+
+    def transform_batch(self, events: pa.Table) -> FeatureBatch:
+        """Advance the state; features of these events and, with `sequences`, their windows."""
         out = np.empty((events.num_rows, N_FEATURES), dtype=np.float32)
         if events.num_rows == 0:
-            return out
+            return FeatureBatch(out, self._windows(np.empty(0, np.int64), np.empty(0), out))
         arrays = encode_events(events, self.config.timezone)
         inst = self.instruments.lookup(arrays.instrument_keys)
         trader = self.traders.lookup(arrays.trader_keys)
@@ -73,9 +91,17 @@ class FeatureEngine:
             cfg.evict_idle_seconds, cfg.evict_order_idle_seconds,
             out,
         )  # fmt: skip
-        self.evict_idle()
         mask_anonymous(events, out, self.config.anonymous_trader_ids)
-        return out
+        windows = self._windows(trader, arrays.ts, out)
+        self.evict_idle()
+        return FeatureBatch(out, windows)
+
+    def _windows(
+        self, trader_slots: npt.NDArray[np.int64], ts: npt.NDArray[np.float64], features: F32
+    ) -> F32 | None:
+        if self.sequences is None:
+            return None
+        return self.sequences.push(trader_slots, ts, features, self.config.evict_idle_seconds)
 
     def evict_idle(self) -> None:
         """Free the slots of keys idle past their horizon in their own instrument's time.
@@ -107,6 +133,8 @@ class FeatureEngine:
             if len(idle):
                 index.release(idle)
                 reset(idle)
+                if index is self.traders and self.sequences is not None:
+                    self.sequences.reset(idle)
         live = self.instruments.live_slots()
         if len(live):
             newest = np.nanmax(inst_now[live])
@@ -154,8 +182,40 @@ def compute_features_table(
     """Features of a whole events table with a fresh engine, batch by batch as scoring does."""
     engine = FeatureEngine(config or FeatureConfig())
     parts = []
-    for start in range(0, events.num_rows, batch_rows):
-        parts.append(engine.transform(events.slice(start, batch_rows)))
+    for _, batch in iter_feature_batches(engine, events, batch_rows):
+        parts.append(batch.features)
         if on_progress is not None:
-            on_progress(parts[-1].shape[0])
+            on_progress(len(batch.features))
     return np.vstack(parts) if parts else np.empty((0, N_FEATURES), np.float32)
+
+
+def map_windows(
+    events: pa.Table,
+    config: FeatureConfig,
+    sequences: SequenceBuffer,
+    rows: npt.NDArray[np.bool_],
+    fn: Callable[[F32, F32], A],
+    *,
+    batch_rows: int = 16_384,
+) -> list[A]:
+    """Run a fresh engine over the table; `fn(features, windows)` of the chosen rows, per batch.
+
+    Windows of a whole day do not fit in memory (K feature rows an event), so they are
+    handed out batch by batch and only for `rows`.
+    """
+    engine = FeatureEngine(config, sequences=sequences)
+    out = []
+    for start, batch in iter_feature_batches(engine, events, batch_rows):
+        keep = rows[start : start + len(batch.features)]
+        if keep.any():
+            assert batch.windows is not None
+            out.append(fn(batch.features[keep], batch.windows[keep]))
+    return out
+
+
+def iter_feature_batches(
+    engine: FeatureEngine, events: pa.Table, batch_rows: int
+) -> Iterator[tuple[int, FeatureBatch]]:
+    """(first row, feature batch) of consecutive slices of the table, in order."""
+    for start in range(0, events.num_rows, batch_rows):
+        yield start, engine.transform_batch(events.slice(start, batch_rows))

@@ -7,12 +7,18 @@ import json
 import os
 import platform
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from tapewatch.detect.anomaly import (
+    CALIBRATION_FILE,
+    ONNX_FILE,
+    AnomalyDetector,
+    AutoencoderConfig,
+)
 from tapewatch.detect.scoring import ScoringConfig
 from tapewatch.detect.supervised import (
     SCREEN_FILE,
@@ -20,7 +26,7 @@ from tapewatch.detect.supervised import (
     SupervisedDetector,
     XGBoostConfig,
 )
-from tapewatch.features.catalog import FEATURE_NAMES
+from tapewatch.features.catalog import FEATURE_NAMES, feature_columns
 from tapewatch.features.config import FeatureConfig
 from tapewatch.learn.hashing import config_hash
 from tapewatch.schema.enums import TYPOLOGIES
@@ -44,11 +50,17 @@ class ModelBundle:
     scoring: ScoringConfig
     version: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: the autoencoder and its configuration, when the model has one
+    anomaly: AnomalyDetector | None = None
+    ae_config: AutoencoderConfig | None = None
 
     @property
     def config_hash(self) -> str:
         """Hash of every component's configuration: which settings raised an alert."""
-        return config_hash(self.feature_config, self.xgb_config, self.scoring)
+        configs: list[Any] = [self.feature_config, self.xgb_config, self.scoring]
+        if self.ae_config is not None:
+            configs.append(self.ae_config)
+        return config_hash(*configs)
 
 
 def library_versions() -> dict[str, str]:
@@ -62,6 +74,8 @@ def library_versions() -> dict[str, str]:
         "numba",
         "pyarrow",
         "scikit-learn",
+        "torch",
+        "onnxruntime",
     ):
         try:
             versions[name] = metadata.version(name)
@@ -75,8 +89,12 @@ def save_model(bundle: ModelBundle, directory: Path) -> ModelBundle:
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory) as tmp:
         bundle.detector.save(Path(tmp))
+        files = list(BOOSTERS)
+        if bundle.anomaly is not None:
+            bundle.anomaly.save(Path(tmp))
+            files += [ONNX_FILE, CALIBRATION_FILE]
         digest = hashlib.sha256(bundle.config_hash.encode())
-        for name in BOOSTERS:
+        for name in files:
             digest.update((Path(tmp) / name).read_bytes())
         version = "tw-" + digest.hexdigest()[:12]
         manifest = {
@@ -91,17 +109,19 @@ def save_model(bundle: ModelBundle, directory: Path) -> ModelBundle:
             "scoring": asdict(bundle.scoring),
             "config_hash": bundle.config_hash,
             "trees": bundle.detector.n_trees,
+            "autoencoder_config": asdict(bundle.ae_config) if bundle.ae_config else None,
             "libraries": library_versions(),
             **{k: v for k, v in bundle.metadata.items() if k not in {"version"}},
         }
-        for name in BOOSTERS:
+        for name in files:
             os.replace(Path(tmp) / name, directory / name)
+        if bundle.anomaly is None:
+            for name in (ONNX_FILE, CALIBRATION_FILE):
+                (directory / name).unlink(missing_ok=True)
         manifest_tmp = Path(tmp) / MANIFEST
         manifest_tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
         os.replace(manifest_tmp, directory / MANIFEST)
-    return ModelBundle(
-        bundle.detector, bundle.feature_config, bundle.xgb_config, bundle.scoring, version, manifest
-    )
+    return replace(bundle, version=version, metadata=manifest)
 
 
 def load_model(directory: Path, *, n_threads: int = 0) -> ModelBundle:
@@ -131,4 +151,22 @@ def load_model(directory: Path, *, n_threads: int = 0) -> ModelBundle:
             f"{sorted(unknown) or 'none listed'}"
         )
     detector = SupervisedDetector.load(directory, xgb_config, model_features, n_threads=n_threads)
-    return ModelBundle(detector, feature_config, xgb_config, scoring, manifest["version"], manifest)
+    ae_config, anomaly = None, None
+    if manifest.get("autoencoder_config"):
+        try:
+            ae_config = AutoencoderConfig(**manifest["autoencoder_config"])
+            anomaly = AnomalyDetector.load(
+                directory, feature_columns(model_features), ae_config.window
+            )
+        except (OSError, TypeError, ValueError) as exc:
+            raise ModelFormatError(f"{directory}: cannot read the autoencoder: {exc}") from None
+    return ModelBundle(
+        detector,
+        feature_config,
+        xgb_config,
+        scoring,
+        manifest["version"],
+        manifest,
+        anomaly,
+        ae_config,
+    )

@@ -93,12 +93,12 @@ def fit_model(
     valid_scores = detector.score(valid)
     normal = valid_classes == NONE_CLASS
     anonymous = anonymous_rows(valid)
-    threshold = _fpr_threshold(valid_scores[normal & ~anonymous], scoring.target_fpr)
+    threshold = fpr_threshold(valid_scores[normal & ~anonymous], scoring.target_fpr)
     scoring = replace(
         scoring,
         alert_threshold=threshold,
         anonymous_threshold=(
-            _fpr_threshold(valid_scores[normal & anonymous], scoring.target_fpr)
+            fpr_threshold(valid_scores[normal & anonymous], scoring.target_fpr)
             if (normal & anonymous).any()
             else None
         ),
@@ -130,7 +130,8 @@ def cascade_cutoff(
     return float(early.min() - CASCADE_SLACK)
 
 
-def _fpr_threshold(normal_scores: F64, fpr: float) -> float:
+def fpr_threshold(normal_scores: F64, fpr: float) -> float:
+    """Threshold letting `fpr` of these normal scores through (0.5 with none to set it)."""
     cut = threshold_at_fpr(normal_scores, fpr)
     return 0.5 if cut is None else min(cut, 1.0)
 

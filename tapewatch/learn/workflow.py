@@ -8,9 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from tapewatch.detect.anomaly import AutoencoderConfig
 from tapewatch.detect.decision import decide, scores_table
+from tapewatch.detect.scoring import ScoringConfig
 from tapewatch.detect.supervised import N_CLASSES, XGBoostConfig
 from tapewatch.features.config import FeatureConfig
+from tapewatch.learn.ensemble import add_autoencoder, anomaly_scores
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.learn.train import fit_model, prepare
 from tapewatch.learn.tune import tune
@@ -36,8 +39,17 @@ def train_on_events(
     tune_trials: int = 0,
     on_features: Callable[[int], None] | None = None,
     on_trial: Callable[[int, float], None] | None = None,
+    ae_config: AutoencoderConfig | None = None,
+    unlabelled: pa.Table | None = None,
+    unlabelled_name: str = "",
+    on_epoch: Callable[[int, float, float], None] | None = None,
+    scoring: ScoringConfig | None = None,
 ) -> TrainOutcome:
-    """Train a model on a labelled events table and evaluate it on its test split."""
+    """Train a model on a labelled events table and evaluate it on its test split.
+
+    With `ae_config` the autoencoder is trained too, on `unlabelled` events when given (a
+    firm's real data) and on the labelled table's likely-normal events otherwise.
+    """
     feature_config = feature_config or FeatureConfig()
     xgb_config = xgb_config or XGBoostConfig()
     data = prepare(events, feature_config, on_features)
@@ -57,10 +69,27 @@ def train_on_events(
         "tuning_trials": tune_trials,
     }
     bundle = fit_model(
-        data, feature_config=feature_config, xgb_config=xgb_config, metadata=metadata
+        data,
+        feature_config=feature_config,
+        xgb_config=xgb_config,
+        scoring=scoring,
+        metadata=metadata,
     )
+    ae_test = None
+    if ae_config is not None:
+        bundle = add_autoencoder(
+            bundle,
+            data,
+            ae_config,
+            unlabelled=unlabelled,
+            unlabelled_name=unlabelled_name,
+            on_epoch=on_epoch,
+        )
+        test_rows = np.zeros(events.num_rows, dtype=bool)
+        test_rows[s.test] = True
+        ae_test = anomaly_scores(bundle, events, test_rows)
     test_events = events.take(pa.array(s.test))
-    decisions = decide(bundle.detector, data.features[s.test], bundle.scoring)
+    decisions = decide(bundle.detector, data.features[s.test], bundle.scoring, ae_test)
     report = evaluate(scores_table(test_events.column("transaction_id"), decisions), test_events)
     bundle.metadata["test_metrics"] = report.to_dict()
     return TrainOutcome(bundle, report, xgb_config)

@@ -89,5 +89,7 @@ ALERT_SCHEMA = pa.schema(
         pa.field("model_version", pa.string()),
         pa.field("config_hash", pa.string()),
         pa.field("input_hash", pa.string()),
+        pa.field("detected_by", pa.string()),
+        pa.field("rule_hits", pa.list_(pa.string())),
     ]
 )

@@ -118,6 +118,8 @@ def alert_table(groups: Sequence[Sequence[str]]) -> pa.Table:
             "model_version": [None] * n,
             "config_hash": [None] * n,
             "input_hash": [None] * n,
+            "detected_by": [None] * n,
+            "rule_hits": [None] * n,
         },
         schema=ALERT_SCHEMA,
     )
