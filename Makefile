@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PYTHON) benchmarks/run.py
 	$(PYTHON) benchmarks/detection.py
 	$(PYTHON) benchmarks/anonymous.py
+	$(PYTHON) benchmarks/withheld.py
 
 docs: $(STAMP)
 	$(PYTHON) -m tapewatch.features.catalog > docs/features.md

@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from tapewatch.cli.demo import TRAINING_MIX
+from tapewatch.detect.anomaly import AutoencoderConfig
 from tapewatch.learn.registry import ModelBundle, load_model, save_model
 from tapewatch.learn.workflow import train_on_events
 from tapewatch.synth import MarketConfig, generate_market
 
 
 def train_like_demo(n_events: int, *, seed: int = 7, n_threads: int = 0) -> ModelBundle:
-    """Train on a generated day with the demo's mix; saved and loaded as `score` loads it."""
+    """Train on a generated day with the demo's mix, XGBoost and the autoencoder; saved and
+    loaded as `score` loads it."""
     day = generate_market(MarketConfig(n_events=n_events, seed=seed, mix=TRAINING_MIX))
-    outcome = train_on_events(day, data_path="bench", data_hash="bench")
+    outcome = train_on_events(
+        day, data_path="bench", data_hash="bench", ae_config=AutoencoderConfig()
+    )
     with tempfile.TemporaryDirectory() as tmp:
         save_model(outcome.bundle, Path(tmp))
         return load_model(Path(tmp), n_threads=n_threads)
+
+
+def supervised_only(model: ModelBundle) -> ModelBundle:
+    """The same model without its autoencoder: XGBoost alone decides."""
+    return replace(
+        model,
+        anomaly=None,
+        ae_config=None,
+        scoring=replace(model.scoring, ensemble_threshold=None, anonymous_ensemble_threshold=None),
+    )

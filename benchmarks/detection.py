@@ -17,6 +17,7 @@ from rich.console import Console
 
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.pipeline import Provenance
+from tapewatch.monitor.compare import compare_detectors, render_comparison, standard_detectors
 from tapewatch.monitor.evaluation import evaluate
 from tapewatch.monitor.report import render_report
 from tapewatch.synth import MarketConfig, generate_market
@@ -53,6 +54,9 @@ def main() -> None:
         f"{args.days} unseen days of {args.test_events:,} events (seeds 100+, default mix)"
     )
     render_report(report, console)
+    pooled, truth = pa.concat_tables(scores), pa.concat_tables(labels)
+    detectors = standard_detectors(pooled, model.scoring.ensemble_weight)
+    render_comparison(compare_detectors(pooled, truth, detectors), console)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import time
 from dataclasses import fields, replace
 
 import pyarrow as pa
-from demo_model import train_like_demo
+from demo_model import supervised_only, train_like_demo
 
 from tapewatch.detect.scoring import EXPLANATION_METHODS
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
@@ -47,11 +47,16 @@ def measure_scoring(label: str, day: pa.Table, model: ModelBundle) -> list[tuple
         alerts = pipeline.alert_table(closed)
         explain_s[method] = time.perf_counter() - t
     trees = model.detector.n_trees
+    ae = (
+        f"LSTM autoencoder (ONNX Runtime, window {model.anomaly.window}) + "
+        if model.anomaly is not None
+        else ""
+    )
     rows = [
         (
             f"{label}: features + XGBoost screen ({trees['screen']} trees, cascade after "
-            f"{model.scoring.cascade_trees}) + typology ({trees['typology']} rounds, flagged "
-            "events only) + alert grouping, one core",
+            f"{model.scoring.cascade_trees}) + {ae}typology ({trees['typology']} rounds, "
+            "flagged events only) + rules + alert grouping, one core",
             f"**{day.num_rows / score_s:,.0f} events/s** ({score_s:.1f} s for {day.num_rows:,})",
         )
     ]
@@ -102,10 +107,12 @@ def main() -> None:
         )
     )
 
-    rows += measure_scoring("default mix, ~10 % abuse", day, model)
+    rows += measure_scoring("default mix, ~10 % abuse, XGBoost alone", day, supervised_only(model))
+    rows += measure_scoring("default mix, ~10 % abuse, both models", day, model)
     quiet_mix = AbuseMix(**{f.name: getattr(AbuseMix(), f.name) / 10 for f in fields(AbuseMix)})
     quiet_day = generate_market(MarketConfig(n_events=args.events, seed=13, mix=quiet_mix))
-    rows += measure_scoring("a tenth of the default abuse, ~1 %", quiet_day, model)
+    rows += measure_scoring("~1 % abuse, XGBoost alone", quiet_day, supervised_only(model))
+    rows += measure_scoring("~1 % abuse, both models", quiet_day, model)
     rows.append(("peak RSS of the whole benchmark", f"{peak_rss_mb():,.0f} MiB"))
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")

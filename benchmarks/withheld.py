@@ -18,14 +18,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from rich.console import Console
-from rich.table import Table
 
 from tapewatch.cli.demo import TRAINING_MIX
 from tapewatch.detect.anomaly import AutoencoderConfig
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.pipeline import Provenance
 from tapewatch.learn.workflow import train_on_events
-from tapewatch.monitor.evaluation import evaluate
+from tapewatch.monitor.compare import compare_detectors, render_comparison
 from tapewatch.synth import MarketConfig, generate_market
 
 WITHHELD = ("QUOTE_STUFFING", "MARKING_THE_CLOSE")
@@ -79,31 +78,17 @@ def main() -> None:
     pooled, truth = pa.concat_tables(scores), pa.concat_tables(labels)
     xgb = pooled.column("xgb_score").to_numpy()
     ae = pooled.column("ae_score").to_numpy()
-    columns = {"XGBoost alone": xgb, "autoencoder alone": ae}
-    columns |= {f"ensemble w={w}": w * xgb + (1 - w) * ae for w in WEIGHTS}
-    table = Table(title=f"episode recall at 0.5 % FPR on normal events, {args.days} unseen days")
-    table.add_column("typology")
-    for name in columns:
-        table.add_column(name, justify="right")
-    recalls = {
-        name: {
-            r.typology: (r.episode_recall_at_fpr or 0.0, r.n_episodes)
-            for r in evaluate(pooled.set_column(1, "score", pa.array(values)), truth).typologies
-        }
-        for name, values in columns.items()
-    }
-    for typology in recalls["XGBoost alone"]:
-        mark = " (withheld)" if typology in WITHHELD else ""
-        n = recalls["XGBoost alone"][typology][1]
-        table.add_row(
-            f"{typology}{mark} [{n} ep.]",
-            *(f"{recalls[name][typology][0]:.1%}" for name in columns),
-        )
-    console.print(table)
+    detectors = {"XGBoost alone": xgb, "autoencoder alone": ae}
+    detectors |= {f"ensemble w={w}": w * xgb + (1 - w) * ae for w in WEIGHTS}
+    comparison = compare_detectors(pooled, truth, detectors)
+    render_comparison(
+        comparison, console, f"{args.days} unseen days; withheld: {', '.join(WITHHELD)}"
+    )
+    recalls = comparison.recall
     for typology in WITHHELD:
-        missed = 1 - recalls["XGBoost alone"][typology][0]
+        missed = 1 - recalls["XGBoost alone"][typology]
         for w in WEIGHTS:
-            gained = recalls[f"ensemble w={w}"][typology][0] - recalls["XGBoost alone"][typology][0]
+            gained = recalls[f"ensemble w={w}"][typology] - recalls["XGBoost alone"][typology]
             share = gained / missed if missed > 0 else float("nan")
             console.print(
                 f"{typology}, w={w}: the ensemble catches {share:.0%} of what XGBoost alone misses"

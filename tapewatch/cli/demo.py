@@ -17,6 +17,7 @@ from tapewatch.cli.generate import generate_day, print_summary
 from tapewatch.cli.score import run_score
 from tapewatch.cli.train import run_train
 from tapewatch.detect.anomaly import AutoencoderConfig
+from tapewatch.monitor.compare import compare_detectors, render_comparison, standard_detectors
 from tapewatch.monitor.evaluation import evaluate
 from tapewatch.monitor.report import render_report
 from tapewatch.schema.writers import write_parquet_atomic
@@ -96,8 +97,12 @@ def run_demo(
     )
 
     out_console.rule("5/5 evaluate on the unseen day")
-    report = evaluate(pq.read_table(scores_path), test_day, result.alerts)
+    scores = pq.read_table(scores_path)
+    report = evaluate(scores, test_day, result.alerts)
     render_report(report, out_console)
+    detectors = standard_detectors(scores, bundle.scoring.ensemble_weight)
+    render_comparison(compare_detectors(scores, test_day, detectors), out_console)
+    _show_detected_by(result.alerts, out_console)
     _show_alerts(
         result.alerts.slice(0, 0) if result.alerts.num_rows == 0 else result.alerts, out_console
     )
@@ -122,6 +127,15 @@ def _write_day(config: MarketConfig, path: Path, out_console: Console, *, quiet:
     write_parquet_atomic(day, path)
     print_summary(day, out_console)
     return day
+
+
+def _show_detected_by(alerts: pa.Table, out_console: Console) -> None:
+    """How many alerts each detector raised."""
+    if alerts.num_rows == 0:
+        return
+    counts = alerts.group_by("detected_by").aggregate([("alert_id", "count")]).to_pylist()
+    text = ", ".join(f"{c['detected_by']}: {c['alert_id_count']:,}" for c in counts)
+    out_console.print(f"alerts by detector: {text}")
 
 
 def _show_alerts(alerts: pa.Table, out_console: Console, n: int = 5) -> None:

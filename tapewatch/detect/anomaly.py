@@ -9,13 +9,22 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from tapewatch.features.windows import SequenceBuffer
+
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 
 ONNX_FILE = "autoencoder.onnx"
 CALIBRATION_FILE = "autoencoder_calibration.npy"
+SCALING_FILE = "autoencoder_scaling.npy"
+FILES = (ONNX_FILE, CALIBRATION_FILE, SCALING_FILE)
 INPUT_NAME = "windows"
 OUTPUT_NAME = "feature_error"
+#: standardised values are clipped here, so one wild feature cannot dominate the error
+CLIP = 12.0
+#: a missing standardised value: negative zero reads as the feature's centre in every
+#: computation, and no arithmetic on real values yields it, so it still marks "missing"
+MISSING = np.float32(-0.0)
 #: rows per ONNX Runtime call: small batches stay in cache and run fastest on one core
 RUN_ROWS = 1024
 
@@ -55,7 +64,12 @@ class AnomalyDetector:
     """
 
     def __init__(
-        self, onnx_model: bytes, calibration: F64, columns: tuple[int, ...], window: int
+        self,
+        onnx_model: bytes,
+        calibration: F64,
+        columns: tuple[int, ...],
+        window: int,
+        scaling: F32,
     ) -> None:
         if len(calibration) == 0:
             raise ValueError("the calibration sample is empty")
@@ -67,9 +81,37 @@ class AnomalyDetector:
         self.calibration = np.sort(np.asarray(calibration, dtype=np.float64))
         self.columns = columns
         self.window = window
+        if scaling.shape != (2, len(columns)):
+            raise ValueError(f"scaling must be 2 x {len(columns)}, got {scaling.shape}")
+        self.scaling = scaling.astype(np.float32)
+
+    def sequence_buffer(self) -> SequenceBuffer:
+        """An empty window buffer that standardises each row as it enters."""
+        return SequenceBuffer(
+            self.window, self.columns, transform=self.standardise, pad=float(MISSING)
+        )
+
+    def standardise(self, rows: F32) -> F32:
+        """Feature rows (n x C) as the network reads them: signed log, centred and scaled
+        (the graph clips); a missing value becomes MISSING (-0.0: the centre, and still
+        known as missing to `unstandardise`)."""
+        center, scale = self.scaling
+        with np.errstate(invalid="ignore"):
+            z = (np.sign(rows) * np.log1p(np.abs(rows)) - center) / scale
+        out: F32 = z.astype(np.float32)
+        out[np.isnan(out)] = MISSING
+        return out
+
+    def unstandardise(self, values: F32) -> F32:
+        """Standardised values back in the features' units (NaN where missing)."""
+        center, scale = self.scaling
+        y = values * scale + center
+        out: F32 = (np.sign(y) * np.expm1(np.abs(y))).astype(np.float32)
+        out[is_missing(values)] = np.nan
+        return out
 
     def feature_errors(self, windows: F32) -> F32:
-        """Squared reconstruction error per window and feature (n x C), weighted over time."""
+        """Squared reconstruction error per standardised window and feature (n x C)."""
         out = np.empty((len(windows), len(self.columns)), dtype=np.float32)
         for start in range(0, len(windows), RUN_ROWS):
             part = np.ascontiguousarray(windows[start : start + RUN_ROWS], dtype=np.float32)
@@ -87,6 +129,7 @@ class AnomalyDetector:
         """Write the ONNX graph and the calibration sample."""
         (directory / ONNX_FILE).write_bytes(self.onnx_model)
         np.save(directory / CALIBRATION_FILE, self.calibration)
+        np.save(directory / SCALING_FILE, self.scaling)
 
     @classmethod
     def load(cls, directory: Path, columns: tuple[int, ...], window: int) -> AnomalyDetector:
@@ -96,4 +139,11 @@ class AnomalyDetector:
             np.load(directory / CALIBRATION_FILE),
             columns,
             window,
+            np.load(directory / SCALING_FILE),
         )
+
+
+def is_missing(values: F32) -> npt.NDArray[np.bool_]:
+    """Where standardised values are MISSING (or NaN)."""
+    missing: npt.NDArray[np.bool_] = ((values == 0) & np.signbit(values)) | np.isnan(values)
+    return missing

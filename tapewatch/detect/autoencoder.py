@@ -1,8 +1,9 @@
 """Training the LSTM autoencoder in PyTorch and exporting it to ONNX.
 
 Only training imports torch; scoring runs the exported graph with ONNX Runtime
-(`tapewatch.detect.anomaly`). The graph takes raw feature windows, missing values
-included, and does its own scaling, so the ONNX file alone reproduces the model.
+(`tapewatch.detect.anomaly`). The graph takes standardised windows (missing values kept
+as NaN); the standardisation (signed log, centre, scale, clip) runs once per event as it
+enters its key's window, with the centre and scale saved beside the graph.
 """
 
 from __future__ import annotations
@@ -18,11 +19,9 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
-from tapewatch.detect.anomaly import INPUT_NAME, OUTPUT_NAME, AutoencoderConfig
+from tapewatch.detect.anomaly import CLIP, INPUT_NAME, OUTPUT_NAME, AutoencoderConfig
 
 F32 = npt.NDArray[np.float32]
-#: standardised values are clipped here, so one wild feature cannot dominate the error
-CLIP = 12.0
 #: a validation error must fall by this share to count as progress for early stopping
 MIN_IMPROVEMENT = 3e-3
 
@@ -61,15 +60,17 @@ class SequenceAutoencoder(nn.Module):
         self.scale.copy_(torch.where(torch.isfinite(spread) & (spread > 1e-6), spread, 1.0))
 
     def standardise(self, windows: torch.Tensor) -> torch.Tensor:
-        """Scaled, clipped inputs; a missing value becomes 0 (the feature's centre)."""
+        """Scaled inputs, a missing value read as 0 (the feature's centre); scoring does the
+        same outside the graph, once per event (`AnomalyDetector.standardise`)."""
         x = (signed_log(windows) - self.center) / self.scale
-        x = torch.where(torch.isnan(x), torch.zeros_like(x), x)
-        return torch.clamp(x, -CLIP, CLIP)
+        return torch.where(torch.isnan(x), torch.zeros_like(x), x)
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:
-        """Squared reconstruction error per feature (n x C), the window's last step weighing
-        as much as all earlier steps together: the score is about this event, in context."""
-        x = self.standardise(windows)
+        """Squared reconstruction error per feature (n x C) of standardised windows. The
+        window's last step weighs as much as all earlier steps together: the score is about
+        this event, in context."""
+        # clipped here, not when standardised, so the window keeps exact values
+        x = torch.clamp(windows, -CLIP, CLIP)
         _, (hidden, _) = self.encoder(x)
         code = self.to_code(hidden[-1])
         steps = code.unsqueeze(1).expand(-1, x.shape[1], -1)
@@ -85,6 +86,8 @@ class TrainedAutoencoder:
 
     module: SequenceAutoencoder
     onnx_model: bytes
+    #: each feature's centre and scale (2 x C): the standardisation scoring applies
+    scaling: npt.NDArray[np.float32]
     epochs: int
     train_loss: float
     valid_loss: float
@@ -104,7 +107,9 @@ def train_autoencoder(
     module = SequenceAutoencoder(train.shape[2], config)
     module.fit_scaling(train)
     optimiser = torch.optim.Adam(module.parameters(), lr=config.learning_rate)
-    train_t, valid_t = torch.from_numpy(train), torch.from_numpy(valid)
+    with torch.no_grad():
+        train_t = module.standardise(torch.from_numpy(train))
+        valid_t = module.standardise(torch.from_numpy(valid))
     best, best_state, stale, epochs, train_loss = float("inf"), module.state_dict(), 0, 0, 0.0
     for epoch in range(1, config.max_epochs + 1):
         epochs = epoch
@@ -131,7 +136,11 @@ def train_autoencoder(
                 break
     module.load_state_dict(best_state)
     module.eval()
-    return TrainedAutoencoder(module, export_onnx(module, train[:8]), epochs, train_loss, best)
+    scaling = torch.stack([module.center, module.scale]).numpy().astype(np.float32)
+    example = train_t[:8].numpy()
+    return TrainedAutoencoder(
+        module, export_onnx(module, example), scaling, epochs, train_loss, best
+    )
 
 
 def _mean_error(module: SequenceAutoencoder, windows: torch.Tensor) -> float:
@@ -159,8 +168,8 @@ def export_onnx(module: SequenceAutoencoder, example: F32) -> bytes:
 
 
 def torch_feature_errors(module: SequenceAutoencoder, windows: F32) -> F32:
-    """The module's own per-feature errors (for checking the ONNX export)."""
+    """The module's own per-feature errors of raw windows (for checking the ONNX export)."""
     module.eval()
     with torch.no_grad():
-        out: F32 = module(torch.from_numpy(windows)).numpy()
+        out: F32 = module(module.standardise(torch.from_numpy(windows))).numpy()
     return out

@@ -89,7 +89,7 @@ class FeatureReason:
         """The feature and its value in words, with the usual value when known."""
         text = describe(self.name, self.value)
         if self.usual is not None and np.isfinite(self.usual):
-            text += f" (usually {self.usual:.3g})"
+            text += f" (usually {shown_value(self.name, self.usual)})"
         return text
 
     def as_dict(self) -> dict[str, object]:
@@ -107,21 +107,35 @@ def describe(name: str, value: float | None) -> str:
     """A feature's value in words an analyst can check."""
     if value is None or not np.isfinite(value):
         return f"{name} not available"
-    template = PHRASES.get(name, name + " = {v:.3g}")
+    return PHRASES.get(name, name + " = {v:.3g}").format(**_placeholders(name, value))
+
+
+def shown_value(name: str, value: float) -> str:
+    """A value in the units its feature's phrase shows (seconds, ratio, share...)."""
+    template = PHRASES.get(name, "{v:.3g}")
+    values = _placeholders(name, value)
+    for key, suffix in (("ratio", "x"), ("secs", " s"), ("pct", ""), ("mins", " min")):
+        if "{" + key in template:
+            shown = values[key]
+            return (f"{shown:.1f}" if isinstance(shown, float) else str(shown)) + suffix
+    return f"{value:.3g}"
+
+
+def _placeholders(name: str, value: float) -> dict[str, Any]:
     secs = (
         float(np.expm1(value))
         if name.startswith("log_") or name == "cancelled_lifetime_mean"
         else value
     )
-    return template.format(
-        v=value,
-        pct=f"{value:.0%}",
-        secs=f"{secs:.2f}",
-        ratio=float(np.exp(min(value, 50.0))),
-        mins=f"{value / 60:.1f}",
-        ago=f"{-np.log(max(value, 1e-9)):.2f} s" if value > 0 else "long",
-        yesno="a" if value >= 0.5 else "not a",
-    )
+    return {
+        "v": value,
+        "pct": f"{value:.0%}",
+        "secs": f"{secs:.2f}",
+        "ratio": float(np.exp(min(value, 50.0))),
+        "mins": f"{value / 60:.1f}",
+        "ago": f"{max(-np.log(max(value, 1e-9)), 0.0):.2f} s" if value > 0 else "long",
+        "yesno": "a" if value >= 0.5 else "not a",
+    }
 
 
 def top_reasons(

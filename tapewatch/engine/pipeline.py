@@ -10,11 +10,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tapewatch.detect.alerts import Alert, AlertBuilder, FlaggedEvent
+from tapewatch.detect.anomaly import AnomalyDetector
 from tapewatch.detect.decision import BOTH, COMBINED, KNOWN, NOVEL, Decisions, decide, scores_table
 from tapewatch.detect.explain import anomaly_reasons, explanation_text, reasons_json, top_reasons
 from tapewatch.detect.rules import RuleSet, load_rules
 from tapewatch.features.engine import FeatureEngine
-from tapewatch.features.windows import SequenceBuffer
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.schema.columns import ALERT_SCHEMA, TIMESTAMP
 
@@ -54,7 +54,7 @@ class ScoringPipeline:
         anomaly = model.anomaly
         self.features = FeatureEngine(
             model.feature_config,
-            sequences=None if anomaly is None else SequenceBuffer(anomaly.window, anomaly.columns),
+            sequences=None if anomaly is None else anomaly.sequence_buffer(),
         )
         self.alerts = AlertBuilder(model.scoring.alert_gap_seconds)
 
@@ -81,8 +81,7 @@ class ScoringPipeline:
         d = decide(self.model.detector, x, self.model.scoring, ae)
         hits = self.rules.hits(x, events.column("order_status"))
         scores = scores_table(events.column("transaction_id"), d, hits)
-        columns = anomaly.columns if anomaly is not None else ()
-        return scores, _flagged_events(events, d, x, batch.windows, errors, hits, columns)
+        return scores, _flagged_events(events, d, x, batch.windows, errors, hits, anomaly)
 
     def finish(self) -> list[Alert]:
         """Close the alerts still open at the end of input."""
@@ -168,7 +167,7 @@ def _flagged_events(
     windows: F32 | None,
     errors: F32 | None,
     hits: pa.ListArray,
-    columns: tuple[int, ...],
+    anomaly: AnomalyDetector | None,
 ) -> list[FlaggedEvent]:
     idx = np.flatnonzero(d.flagged)
     if len(idx) == 0:
@@ -178,7 +177,11 @@ def _flagged_events(
     )
     ts = pc.cast(rows.column("timestamp"), pa.int64()).to_pylist()
     names = d.predicted_names
-    usual = _usual_values(None if windows is None else windows[idx], columns, x.shape[1])
+    usual = (
+        None
+        if anomaly is None or windows is None
+        else _usual_values(anomaly, windows[idx], x.shape[1])
+    )
     rule_hits = hits.take(pa.array(idx)).to_pylist()
     ae = d.ae_score
     return [
@@ -210,11 +213,10 @@ def _flagged_events(
     ]
 
 
-def _usual_values(windows: F32 | None, columns: tuple[int, ...], n_features: int) -> F32 | None:
+def _usual_values(anomaly: AnomalyDetector, windows: F32, n_features: int) -> F32:
     """Each row's usual value of each feature: the mean over its key's previous window rows."""
-    if windows is None:
-        return None
-    previous = windows[:, :-1, :]
+    previous = anomaly.unstandardise(windows[:, :-1, :])
+    columns = anomaly.columns
     known = np.isfinite(previous)
     count = known.sum(axis=1)
     total = np.where(known, previous, 0.0).sum(axis=1)

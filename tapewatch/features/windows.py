@@ -6,6 +6,7 @@ is freed with the key's slot, so a stream and a whole-day batch see the same win
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,10 +20,17 @@ F64 = npt.NDArray[np.float64]
 
 @dataclass
 class SequenceBuffer:
-    """Ring buffers of the last `length` rows of `columns` for every key slot."""
+    """Ring buffers of the last `length` rows of `columns` for every key slot.
+
+    `transform` (for example a model's standardisation) is applied to each row once, as it
+    enters, rather than to every window the row appears in.
+    """
 
     length: int
     columns: tuple[int, ...]
+    transform: Callable[[F32], F32] | None = None
+    #: what stands in front of a short history (missing rows)
+    pad: float = float("nan")
     rows: F32 = field(init=False)
     pushed: I64 = field(init=False)
     last_ts: F64 = field(init=False)
@@ -52,14 +60,16 @@ class SequenceBuffer:
         """Append each row to its key's buffer; return each row's window (n x K x C).
 
         A window runs oldest to newest and ends with the row itself; a key with fewer than
-        K rows so far has missing values (NaN) in front, as has a row without a key (-1).
+        K rows so far has `pad` rows (missing values) in front, as has a row without a key.
         A key idle more than `idle_seconds` (event time) starts afresh, as the feature
         engine's keys do, so the windows do not depend on when idle keys are evicted.
         """
         self.ensure(int(slots.max()) + 1 if len(slots) else 0)
         values = np.ascontiguousarray(features[:, list(self.columns)], dtype=np.float32)
+        if self.transform is not None:
+            values = np.ascontiguousarray(self.transform(values), dtype=np.float32)
         out = np.empty((len(slots), self.length, len(self.columns)), dtype=np.float32)
-        _push(slots, ts, values, self.rows, self.pushed, self.last_ts, idle_seconds, out)
+        _push(slots, ts, values, self.rows, self.pushed, self.last_ts, idle_seconds, self.pad, out)
         return out
 
     def reset(self, slots: I64) -> None:
@@ -76,25 +86,35 @@ def _push(
     pushed: I64,
     last_ts: F64,
     idle_seconds: float,
+    pad: float,
     out: F32,
 ) -> None:
     length = rows.shape[1]
+    width = rows.shape[2]
     for i in range(len(slots)):
         s = slots[i]
         if s < 0:
-            out[i, : length - 1, :] = np.nan
-            out[i, length - 1, :] = values[i]
+            for k in range(length - 1):
+                for c in range(width):
+                    out[i, k, c] = pad
+            for c in range(width):
+                out[i, length - 1, c] = values[i, c]
             continue
         count = pushed[s]
         if count > 0 and ts[i] - last_ts[s] > idle_seconds:
             count = 0
         last_ts[s] = ts[i]
-        rows[s, count % length, :] = values[i]
+        slot = count % length
+        for c in range(width):
+            rows[s, slot, c] = values[i, c]
         count += 1
         pushed[s] = count
         for k in range(length):
             j = count - length + k
             if j < 0:
-                out[i, k, :] = np.nan
+                for c in range(width):
+                    out[i, k, c] = pad
             else:
-                out[i, k, :] = rows[s, j % length, :]
+                src = j % length
+                for c in range(width):
+                    out[i, k, c] = rows[s, src, c]

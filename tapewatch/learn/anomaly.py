@@ -33,11 +33,6 @@ class AnomalyFit:
     summary: dict[str, Any]
 
 
-def sequence_buffer(columns: tuple[int, ...], window: int) -> SequenceBuffer:
-    """An empty window buffer over these feature columns."""
-    return SequenceBuffer(window, columns)
-
-
 def fit_anomaly_detector(
     events: pa.Table,
     xgb_scores: F64,
@@ -70,7 +65,7 @@ def fit_anomaly_detector(
     parts = map_windows(
         events,
         feature_config,
-        sequence_buffer(columns, config.window),
+        SequenceBuffer(config.window, columns),
         picked & (role >= 0),
         lambda _, windows: windows,
     )
@@ -83,9 +78,17 @@ def fit_anomaly_detector(
     if min(len(train), len(valid)) == 0:
         raise ValueError("too few likely-normal events to train and calibrate the autoencoder")
     trained = train_autoencoder(train, valid, config, on_epoch)
-    untrained = AnomalyDetector(trained.onnx_model, np.zeros(1), columns, config.window)
-    calibration = untrained.feature_errors(calib).mean(axis=1, dtype=np.float64)
-    detector = AnomalyDetector(trained.onnx_model, calibration, columns, config.window)
+    uncalibrated = AnomalyDetector(
+        trained.onnx_model, np.zeros(1), columns, config.window, trained.scaling
+    )
+    errors = uncalibrated.feature_errors(uncalibrated.standardise(calib))
+    detector = AnomalyDetector(
+        trained.onnx_model,
+        errors.mean(axis=1, dtype=np.float64),
+        columns,
+        config.window,
+        trained.scaling,
+    )
     summary = {
         "trained_on": source,
         "likely_normal_events": n_normal,

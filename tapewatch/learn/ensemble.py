@@ -9,11 +9,11 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from tapewatch.detect.anomaly import AnomalyDetector, AutoencoderConfig
+from tapewatch.detect.anomaly import MISSING, AnomalyDetector, AutoencoderConfig
 from tapewatch.detect.supervised import NONE_CLASS
 from tapewatch.features.catalog import feature_columns
 from tapewatch.features.engine import TRADER_COLUMNS, compute_features_table, map_windows
-from tapewatch.learn.anomaly import AnomalyFit, fit_anomaly_detector, sequence_buffer
+from tapewatch.learn.anomaly import AnomalyFit, fit_anomaly_detector
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.learn.train import TrainingSet, fpr_threshold
 
@@ -64,7 +64,7 @@ def set_ensemble_thresholds(bundle: ModelBundle, data: TrainingSet) -> ModelBund
 
     def both(_: F32, windows: F32) -> tuple[F64, F64]:
         masked = windows.copy()
-        masked[:, :, positions] = np.nan
+        masked[:, :, positions] = MISSING
         return anomaly.score(anomaly.feature_errors(windows)), anomaly.score(
             anomaly.feature_errors(masked)
         )
@@ -72,7 +72,7 @@ def set_ensemble_thresholds(bundle: ModelBundle, data: TrainingSet) -> ModelBund
     parts = map_windows(
         data.events,
         bundle.feature_config,
-        sequence_buffer(anomaly.columns, anomaly.window),
+        anomaly.sequence_buffer(),
         rows,
         both,
     )
@@ -99,7 +99,7 @@ def anomaly_scores(bundle: ModelBundle, events: pa.Table, rows: npt.NDArray[np.b
     parts = map_windows(
         events,
         bundle.feature_config,
-        sequence_buffer(anomaly.columns, anomaly.window),
+        anomaly.sequence_buffer(),
         rows,
         lambda _, windows: anomaly.score(anomaly.feature_errors(windows)),
     )

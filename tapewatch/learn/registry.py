@@ -13,12 +13,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from tapewatch.detect.anomaly import (
-    CALIBRATION_FILE,
-    ONNX_FILE,
-    AnomalyDetector,
-    AutoencoderConfig,
-)
+from tapewatch.detect.anomaly import FILES as AE_FILES
+from tapewatch.detect.anomaly import AnomalyDetector, AutoencoderConfig
 from tapewatch.detect.scoring import ScoringConfig
 from tapewatch.detect.supervised import (
     SCREEN_FILE,
@@ -92,7 +88,7 @@ def save_model(bundle: ModelBundle, directory: Path) -> ModelBundle:
         files = list(BOOSTERS)
         if bundle.anomaly is not None:
             bundle.anomaly.save(Path(tmp))
-            files += [ONNX_FILE, CALIBRATION_FILE]
+            files += list(AE_FILES)
         digest = hashlib.sha256(bundle.config_hash.encode())
         for name in files:
             digest.update((Path(tmp) / name).read_bytes())
@@ -116,7 +112,7 @@ def save_model(bundle: ModelBundle, directory: Path) -> ModelBundle:
         for name in files:
             os.replace(Path(tmp) / name, directory / name)
         if bundle.anomaly is None:
-            for name in (ONNX_FILE, CALIBRATION_FILE):
+            for name in AE_FILES:
                 (directory / name).unlink(missing_ok=True)
         manifest_tmp = Path(tmp) / MANIFEST
         manifest_tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,7 +26,7 @@ def review_queue(events: pa.Table, scores: pa.Table, alerts: pa.Table, top: int)
     flagged = flagged.filter(pc.field("flagged"))
     flagged = flagged.sort_by([("score", "descending"), ("transaction_id", "ascending")])
     flagged = flagged.slice(0, max(top, 0))
-    reason_of, features_of, alert_score_of = _alert_lookup(alerts)
+    alert_of = _alert_lookup(alerts)
     wanted = events.select(
         ["transaction_id", "timestamp", "trader_id", "instrument_id", "price", "quantity", "side"]
     )
@@ -47,30 +48,60 @@ def review_queue(events: pa.Table, scores: pa.Table, alerts: pa.Table, top: int)
             "xgboost_score": joined.column("xgb_score"),
             "autoencoder_score": joined.column("ae_score"),
             "predicted_type": joined.column("predicted_type"),
-            "detection_reason": pa.array([reason_of.get(t, "") for t in tx], pa.string()),
+            "detection_reason": pa.array([_reason(alert_of.get(t)) for t in tx], pa.string()),
             "top_5_suspicious_features": pa.array(
-                [", ".join(features_of.get(t, [])) for t in tx], pa.string()
+                [_features(alert_of.get(t)) for t in tx], pa.string()
             ),
             "requires_manual_review": pa.array(
-                [alert_score_of.get(t, 0.0) < MANUAL_REVIEW_BELOW for t in tx], pa.bool_()
+                [_needs_review(alert_of.get(t)) for t in tx], pa.bool_()
+            ),
+            "explanation": pa.array(
+                [(alert_of.get(t) or {}).get("explanation", "") for t in tx], pa.string()
             ),
             **{name: empty for name in ANALYST_COLUMNS},
         }
     )
 
 
-def _alert_lookup(
-    alerts: pa.Table,
-) -> tuple[dict[str, str], dict[str, list[str]], dict[str, float]]:
-    reason: dict[str, str] = {}
-    features: dict[str, list[str]] = {}
-    score: dict[str, float] = {}
-    for row in alerts.select(
-        ["transaction_ids", "explanation", "top_features", "score"]
-    ).to_pylist():
-        names = [f["feature"] for f in json.loads(row["top_features"])][:5]
+def _alert_lookup(alerts: pa.Table) -> dict[str, dict[str, Any]]:
+    """Each flagged transaction's alert, as a dict of its columns."""
+    alert_of: dict[str, dict[str, Any]] = {}
+    for row in alerts.to_pylist():
         for tx in row["transaction_ids"]:
-            reason[tx] = row["explanation"]
-            features[tx] = names
-            score[tx] = row["score"]
-    return reason, features, score
+            alert_of[tx] = row
+    return alert_of
+
+
+def _reason(alert: dict[str, Any] | None) -> str:
+    """Which detector raised it, for which typology, and the rules that agreed."""
+    if alert is None:
+        return ""
+    kind = alert["manipulation_type"].replace("_", " ").lower()
+    text = f"{alert.get('detected_by') or 'known pattern'}: {kind}"
+    rules = alert.get("rule_hits") or []
+    return text + (f"; rules: {', '.join(rules)}" if rules else "")
+
+
+def _features(alert: dict[str, Any] | None) -> str:
+    """The alert's top five features as name=value (usual value)."""
+    if alert is None:
+        return ""
+    parts = []
+    for f in json.loads(alert["top_features"])[:5]:
+        text = f"{f['feature']}={_number(f['value'])}"
+        if f.get("usual") is not None:
+            text += f" (usual {_number(f['usual'])})"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _needs_review(alert: dict[str, Any] | None) -> bool:
+    """Novel anomalies always; known patterns unless near-certain."""
+    if alert is None:
+        return True
+    novel = "novel" in (alert.get("detected_by") or "")
+    return novel or alert["score"] < MANUAL_REVIEW_BELOW
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"

@@ -95,6 +95,42 @@ def test_train_writes_a_self_describing_model(workdir: Path) -> None:
     assert manifest["test_metrics"]["overall"]["n_events"] > 0
     assert "xgboost" in json.dumps(manifest["libraries"])
     assert len(manifest["model_features"]) >= 30
+    # the autoencoder is part of the model by default, trained on the labelled day
+    assert manifest["autoencoder_config"]["window"] == 16
+    assert manifest["autoencoder"]["trained_on"] == "the labelled training events"
+    assert (workdir / "model" / "autoencoder.onnx").stat().st_size > 1000
+    assert 0.0 < manifest["scoring"]["ensemble_threshold"] <= 1.0
+
+
+def test_train_with_unlabelled_real_data_trains_the_autoencoder_on_it(workdir: Path) -> None:
+    run = tapewatch("generate", "--events", "20000", "--seed", "9", "--out", "real.parquet", "--quiet", cwd=workdir)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    real = pq.read_table(workdir / "real.parquet")
+    pq.write_table(
+        real.drop_columns(["is_manipulation", "manipulation_type", "scenario_id"]),
+        workdir / "real.parquet",
+    )
+    run = tapewatch("train", "--data", "train.parquet", "--unlabelled", "real.parquet", "--out", "model-real", cwd=workdir)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "autoencoder epoch 1:" in run.stdout
+    assert "ensemble threshold" in run.stdout
+    manifest = json.loads((workdir / "model-real" / "manifest.json").read_text())
+    assert manifest["autoencoder"]["trained_on"] == "real.parquet"
+    assert manifest["autoencoder"]["likely_normal_events"] <= 20_500
+    run = tapewatch("score", "test.csv", "--model", "model-real", "--out", "s-real.parquet", "--quiet", cwd=workdir)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert pq.read_table(workdir / "s-real.parquet").column("ae_score").null_count == 0
+
+
+def test_training_without_the_autoencoder_scores_with_xgboost_alone(workdir: Path) -> None:
+    run = tapewatch("train", "--data", "train.parquet", "--no-autoencoder", "--out", "model-xgb", "--quiet", cwd=workdir)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert not (workdir / "model-xgb" / "autoencoder.onnx").exists()
+    run = tapewatch("score", "test.csv", "--model", "model-xgb", "--out", "s-xgb.parquet", "--quiet", cwd=workdir)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    scores = pq.read_table(workdir / "s-xgb.parquet")
+    assert scores.column("ae_score").null_count == scores.num_rows
+    assert scores.column("score").equals(scores.column("xgb_score"))
 
 
 def test_score_writes_the_contract_columns_for_every_event(workdir: Path) -> None:
@@ -251,9 +287,16 @@ def test_review_queue_lists_the_top_flagged_events_for_analysts(workdir: Path) -
     top = sorted((r["score"] for r in flagged if r["flagged"]), reverse=True)[:50]
     assert scores == pytest.approx(top)
     for r in rows:
-        assert r["detection_reason"].startswith("Known pattern")
+        assert r["detection_reason"].split(":")[0] in {
+            "known pattern",
+            "novel anomaly",
+            "known pattern and novel anomaly",
+            "combined score",
+        }
         assert r["trader_id"]
-        assert r["top_5_suspicious_features"]
+        assert "=" in r["top_5_suspicious_features"]
+        assert 0.0 <= float(r["autoencoder_score"]) <= 1.0
+        assert r["explanation"]
         assert r["is_manipulation"] == r["notes"] == ""
     assert {
         "ensemble_score",

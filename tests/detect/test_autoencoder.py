@@ -34,8 +34,11 @@ def test_onnx_runtime_agrees_with_pytorch_to_1e_4(trained: tuple) -> None:
     model, _config = trained
     windows = normal_windows(700, 3)
     windows[5, -1, 3] = 1e6  # an extreme value is clipped the same way by both
-    detector = AnomalyDetector(model.onnx_model, np.array([0.0, 1.0]), tuple(range(C)), K)
-    onnx = detector.feature_errors(windows)
+    detector = AnomalyDetector(
+        model.onnx_model, np.array([0.0, 1.0]), tuple(range(C)), K, model.scaling
+    )
+    # scoring standardises each row once, outside the graph; PyTorch does it inside
+    onnx = detector.feature_errors(detector.standardise(windows))
     torch = torch_feature_errors(model.module, windows)
     assert onnx.shape == (700, C)
     assert np.isfinite(onnx).all()
@@ -55,12 +58,20 @@ def test_training_lowers_the_validation_error_and_stops_early(trained: tuple) ->
 
 def test_unusual_windows_score_higher_than_normal_ones(trained: tuple) -> None:
     model, _ = trained
-    calibration = AnomalyDetector(model.onnx_model, np.array([1.0]), tuple(range(C)), K)
-    reference = calibration.feature_errors(normal_windows(1000, 4)).mean(axis=1)
-    detector = AnomalyDetector(model.onnx_model, reference, tuple(range(C)), K)
-    normal = detector.score(detector.feature_errors(normal_windows(500, 5)))
+    first = AnomalyDetector(model.onnx_model, np.array([1.0]), tuple(range(C)), K, model.scaling)
+    reference = first.feature_errors(first.standardise(normal_windows(1000, 4))).mean(axis=1)
+    detector = AnomalyDetector(model.onnx_model, reference, tuple(range(C)), K, model.scaling)
+    normal = detector.score(detector.feature_errors(detector.standardise(normal_windows(500, 5))))
     odd = normal_windows(500, 6)
     odd[:, :, 2] = np.where(np.arange(K) % 2 == 0, 4.0, -4.0)  # a flickering feature
-    unusual = detector.score(detector.feature_errors(odd))
+    unusual = detector.score(detector.feature_errors(detector.standardise(odd)))
     assert np.median(unusual) > 0.95 > np.median(normal)
     assert ((normal >= 0) & (normal <= 1)).all()
+
+
+def test_standardisation_round_trips_unclipped_values(trained: tuple) -> None:
+    model, _ = trained
+    detector = AnomalyDetector(model.onnx_model, np.array([1.0]), tuple(range(C)), K, model.scaling)
+    rows = normal_windows(200, 7)[:, -1, :]
+    back = detector.unstandardise(detector.standardise(rows))
+    np.testing.assert_allclose(back, rows, rtol=1e-4, atol=1e-5)  # NaN stays NaN

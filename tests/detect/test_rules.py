@@ -60,7 +60,7 @@ def test_rules_fire_on_their_pattern_and_status_only() -> None:
 
 
 def test_a_row_can_hit_several_rules_in_the_files_order() -> None:
-    x = rows({"self_trade": 1, "pair_trade_count": 3, "pair_round_trip": 0.95, "volume_spike": 12})
+    x = rows({"self_trade": 1, "pair_trade_count": 3, "pair_round_trip": 0.95, "volume_spike": 30})
     hits = load_rules().hits(x, pa.array(["EXECUTED"])).to_pylist()
     assert hits == [["self_trade", "wash_round_trip", "volume_spike"]]
 
@@ -69,9 +69,9 @@ def test_a_changed_threshold_in_a_copy_of_the_file_changes_the_hits(tmp_path: Pa
     text = load_rules().source
     custom = tmp_path / "rules.toml"
     custom.write_text(
-        Path(text).read_text().replace('["volume_spike", ">=", 8]', '["volume_spike", ">=", 20]')
+        Path(text).read_text().replace('["volume_spike", ">=", 25]', '["volume_spike", ">=", 40]')
     )
-    x = rows({"volume_spike": 12})
+    x = rows({"volume_spike": 30})
     assert load_rules().hits(x, pa.array(["EXECUTED"])).to_pylist() == [["volume_spike"]]
     assert load_rules(custom).hits(x, pa.array(["EXECUTED"])).to_pylist() == [[]]
 
