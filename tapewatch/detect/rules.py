@@ -89,10 +89,6 @@ class RuleSet:
         values = pa.array(names[np.nonzero(matrix)[1]], pa.string())
         return pa.ListArray.from_arrays(pa.array(offsets), values)
 
-    def meaning(self, name: str) -> str:
-        """What a rule means, in words."""
-        return next((r.meaning for r in self.rules if r.name == name), name)
-
 
 def default_rules_path() -> Path:
     """The rules file shipped with tapewatch."""
