@@ -22,7 +22,9 @@ class FlaggedEvent:
     typology: str
     score: float
     features: F32
-    reason: str = ""
+    #: the supervised score alone reached its threshold / the anomaly score called it novel
+    known: bool = False
+    novel: bool = False
     xgb_score: float = 0.0
     ae_score: float | None = None
     #: the key's usual value of each feature (mean of its previous rows; NaN: unknown)
@@ -45,8 +47,9 @@ class Alert:
     score: float = 0.0
     #: the highest-scoring event, whose features explain the alert
     key: FlaggedEvent | None = None
-    #: which detectors flagged its events, and the rules its events hit
-    reasons: set[str] = field(default_factory=set)
+    #: whether any of its events was a known pattern or a novel anomaly, and their rules
+    known: bool = False
+    novel: bool = False
     rule_hits: set[str] = field(default_factory=set)
 
     @property
@@ -87,7 +90,8 @@ class AlertBuilder:
             if ev.score > alert.score or alert.key is None:
                 alert.score = ev.score
                 alert.key = ev
-            alert.reasons.add(ev.reason)
+            alert.known |= ev.known
+            alert.novel |= ev.novel
             alert.rule_hits.update(ev.rule_hits)
         for key, alert in list(self._open.items()):
             now = instrument_now_us.get(alert.instrument_id)

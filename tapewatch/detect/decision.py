@@ -41,12 +41,17 @@ class Decisions:
         """Typology names of `predicted`."""
         return TYPOLOGY_NAMES[self.predicted]
 
-    def reason(self, row: int) -> str:
-        """Which detector raised this row: known pattern, novel anomaly, or both."""
-        novel = self.novel is not None and bool(self.novel[row])
-        if self.known[row]:
-            return BOTH if novel else KNOWN
-        return NOVEL if novel else COMBINED
+    def is_novel(self, row: int) -> bool:
+        """The anomaly score calls this row a novel anomaly."""
+        return self.novel is not None and bool(self.novel[row])
+
+
+def detector_label(known: bool, novel: bool) -> str:
+    """Which detector raised an event or alert: known pattern, novel anomaly, or both;
+    "combined score" when only the ensemble of the two crossed its threshold."""
+    if known:
+        return BOTH if novel else KNOWN
+    return NOVEL if novel else COMBINED
 
 
 KNOWN = "known pattern"

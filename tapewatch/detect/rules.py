@@ -57,12 +57,9 @@ class Rule:
     statuses: tuple[str, ...]
     conditions: tuple[Condition, ...]
 
-    def hits(self, features: F32, statuses: pa.Array | pa.ChunkedArray) -> B:
-        """Rows on which the rule fires."""
-        mask = np.ones(len(features), dtype=bool)
-        if self.statuses:
-            chosen = pc.is_in(statuses, value_set=pa.array(self.statuses, pa.string()))
-            mask &= chosen.to_numpy(zero_copy_only=False).astype(bool)
+    def hits(self, features: F32, status_mask: B) -> B:
+        """Rows on which the rule fires, given the rows of its statuses."""
+        mask = status_mask.copy()
         for condition in self.conditions:
             mask &= condition.holds(features)
         return mask
@@ -82,12 +79,24 @@ class RuleSet:
             return pa.ListArray.from_arrays(
                 pa.array(np.zeros(n + 1, np.int32)), pa.array([], pa.string())
             )
-        matrix = np.column_stack([r.hits(features, statuses) for r in self.rules])
+        masks: dict[tuple[str, ...], B] = {}
+        for rule in self.rules:  # rules share a few status sets: each is looked up once
+            if rule.statuses not in masks:
+                masks[rule.statuses] = _status_mask(statuses, rule.statuses, n)
+        matrix = np.column_stack([r.hits(features, masks[r.statuses]) for r in self.rules])
         offsets = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(matrix.sum(axis=1), out=offsets[1:])
         names = np.array([r.name for r in self.rules], dtype=object)
         values = pa.array(names[np.nonzero(matrix)[1]], pa.string())
         return pa.ListArray.from_arrays(pa.array(offsets), values)
+
+
+def _status_mask(statuses: pa.Array | pa.ChunkedArray, chosen: tuple[str, ...], n: int) -> B:
+    if not chosen:
+        return np.ones(n, dtype=bool)
+    hit = pc.is_in(statuses, value_set=pa.array(chosen, pa.string()))
+    mask: B = hit.to_numpy(zero_copy_only=False).astype(bool)
+    return mask
 
 
 def default_rules_path() -> Path:

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from tapewatch.detect.alerts import Alert, AlertBuilder, FlaggedEvent
 from tapewatch.detect.anomaly import AnomalyDetector
-from tapewatch.detect.decision import BOTH, COMBINED, KNOWN, NOVEL, Decisions, decide, scores_table
+from tapewatch.detect.decision import Decisions, decide, detector_label, scores_table
 from tapewatch.detect.explain import anomaly_reasons, explanation_text, reasons_json, top_reasons
 from tapewatch.detect.rules import RuleSet, load_rules
 from tapewatch.features.engine import FeatureEngine
@@ -108,7 +108,7 @@ class ScoringPipeline:
                 pa.array([prov.model_version] * n, pa.string()),
                 pa.array([prov.config_hash] * n, pa.string()),
                 pa.array([prov.input_hash] * n, pa.string()),
-                pa.array([detected_by(a) for a in alerts], pa.string()),
+                pa.array([detector_label(a.known, a.novel) for a in alerts], pa.string()),
                 pa.array([sorted(a.rule_hits) for a in alerts], pa.list_(pa.string())),
             ],
             schema=ALERT_SCHEMA,
@@ -139,7 +139,7 @@ class ScoringPipeline:
                     alert.score,
                     len(alert.transaction_ids),
                     reasons,
-                    detected_by=detected_by(alert),
+                    detected_by=detector_label(alert.known, alert.novel),
                     ae_score=key.ae_score,
                     unusual=unusual,
                     rules=[r.replace("_", " ") for r in sorted(alert.rule_hits)],
@@ -147,17 +147,6 @@ class ScoringPipeline:
             )
             tops.append(reasons_json(reasons + unusual))
         return texts, tops
-
-
-def detected_by(alert: Alert) -> str:
-    """Which detector raised an alert: known pattern, novel anomaly, or both."""
-    known = any(r in (KNOWN, BOTH) for r in alert.reasons)
-    novel = any(r in (NOVEL, BOTH) for r in alert.reasons)
-    if known and novel:
-        return BOTH
-    if novel:
-        return NOVEL
-    return KNOWN if known else COMBINED
 
 
 def _flagged_events(
@@ -193,7 +182,8 @@ def _flagged_events(
             names[i],
             float(d.score[i]),
             x[i],
-            d.reason(i),
+            bool(d.known[i]),
+            d.is_novel(i),
             float(d.xgb_score[i]),
             None if ae is None else float(ae[i]),
             None if usual is None else usual[j],

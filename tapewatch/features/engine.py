@@ -113,7 +113,14 @@ class FeatureEngine:
         inst_now = st.instruments[:, I_LAST_T]
         cfg = self.config
         for index, rows, last_col, inst_col, horizon, reset in (
-            (self.traders, st.traders, T_LAST_T, T_INST, cfg.evict_idle_seconds, st.reset_traders),
+            (
+                self.traders,
+                st.traders,
+                T_LAST_T,
+                T_INST,
+                cfg.evict_idle_seconds,
+                self._reset_traders,
+            ),
             (
                 self.orders,
                 st.orders,
@@ -133,8 +140,6 @@ class FeatureEngine:
             if len(idle):
                 index.release(idle)
                 reset(idle)
-                if index is self.traders and self.sequences is not None:
-                    self.sequences.reset(idle)
         live = self.instruments.live_slots()
         if len(live):
             newest = np.nanmax(inst_now[live])
@@ -142,6 +147,11 @@ class FeatureEngine:
             if len(idle):
                 self.instruments.release(idle)
                 st.reset_instruments(idle)
+
+    def _reset_traders(self, slots: npt.NDArray[np.int64]) -> None:
+        self.state.reset_traders(slots)
+        if self.sequences is not None:
+            self.sequences.reset(slots)
 
     @property
     def n_keys(self) -> dict[str, int]:

@@ -17,9 +17,7 @@ from tapewatch.features.engine import map_windows
 from tapewatch.features.windows import SequenceBuffer
 from tapewatch.learn.split import split_rows
 
-F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
-B = npt.NDArray[np.bool_]
 #: share of time blocks held out to stop training and calibrate the score, and block length
 VALID_SHARE = 0.2
 BLOCK_SECONDS = 60
@@ -59,29 +57,26 @@ def fit_anomaly_detector(
     rng = np.random.default_rng(config.seed)
     picked = normal & (rng.random(len(normal)) < min(1.0, config.max_windows / n_normal))
     split = split_rows(events, valid_share=VALID_SHARE, test_share=0.0, block_seconds=BLOCK_SECONDS)
-    role = np.full(len(normal), -1, dtype=np.int8)
-    role[split.train] = 0
-    role[split.valid] = 1
+    held_out = np.zeros(len(normal), dtype=bool)
+    held_out[split.valid] = True
     parts = map_windows(
         events,
         feature_config,
         SequenceBuffer(config.window, columns),
-        picked & (role >= 0),
+        picked,
         lambda _, windows: windows,
     )
     windows = (
         np.concatenate(parts) if parts else np.empty((0, config.window, len(columns)), np.float32)
     )
-    roles = role[picked & (role >= 0)]
-    train, valid = windows[roles == 0], windows[roles == 1]
-    calib = valid
+    train, valid = windows[~held_out[picked]], windows[held_out[picked]]
     if min(len(train), len(valid)) == 0:
         raise ValueError("too few likely-normal events to train and calibrate the autoencoder")
     trained = train_autoencoder(train, valid, config, on_epoch)
     uncalibrated = AnomalyDetector(
         trained.onnx_model, np.zeros(1), columns, config.window, trained.scaling
     )
-    errors = uncalibrated.feature_errors(uncalibrated.standardise(calib))
+    errors = uncalibrated.feature_errors(uncalibrated.standardise(valid))
     detector = AnomalyDetector(
         trained.onnx_model,
         errors.mean(axis=1, dtype=np.float64),
