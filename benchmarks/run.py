@@ -48,7 +48,8 @@ def measure_scoring(label: str, day: pa.Table, model: ModelBundle) -> list[tuple
         explain_s[method] = time.perf_counter() - t
     trees = model.detector.n_trees
     ae = (
-        f"LSTM autoencoder (ONNX Runtime, window {model.anomaly.window}) + "
+        f"recurrent LSTM autoencoder (ONNX Runtime, state {model.anomaly.config.hidden} "
+        "per key, one step per event) + "
         if model.anomaly is not None
         else ""
     )

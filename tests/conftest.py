@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# Two test workers plus the CLI's subprocesses share two cores; OpenMP threads in
+# PyTorch and XGBoost that spin-wait for each other then run ten times slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import datetime as dt
 from dataclasses import dataclass
 

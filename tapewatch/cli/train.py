@@ -44,7 +44,12 @@ def train(
             "likely-normal events when no --unlabelled file is given).",
         ),
     ] = True,
-    window: Annotated[int, typer.Option(help="Autoencoder window: events per key.")] = 16,
+    window: Annotated[
+        int,
+        typer.Option(
+            help="Autoencoder window: events per training sequence, and the span of a key's usual values."
+        ),
+    ] = 16,
     ensemble_weight: Annotated[
         float, typer.Option(help="w in score = w * xgb_score + (1 - w) * ae_score.")
     ] = ScoringConfig.ensemble_weight,

@@ -1,4 +1,12 @@
-"""The anomaly detector at scoring time: an ONNX autoencoder and its calibration."""
+"""The anomaly detector at scoring time: a recurrent autoencoder run by ONNX Runtime.
+
+Each trader-and-instrument key keeps its LSTM encoder state (2 x 16 numbers) and advances
+it by one step per event, so an event costs one encoder step and one small decoder, not a
+re-encoding of its whole window. The graph takes a batch of *segments* (runs of one key's
+events, `tapewatch.features.sequences`) padded to one length, with their start states,
+and returns each real event's reconstruction error per feature and each segment's end
+state.
+"""
 
 from __future__ import annotations
 
@@ -9,47 +17,51 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from tapewatch.features.windows import SequenceBuffer
+from tapewatch.features.sequences import KeyClock, KeyedMean, Segments, SequenceOutput
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
 
 ONNX_FILE = "autoencoder.onnx"
 CALIBRATION_FILE = "autoencoder_calibration.npy"
 SCALING_FILE = "autoencoder_scaling.npy"
 FILES = (ONNX_FILE, CALIBRATION_FILE, SCALING_FILE)
-INPUT_NAME = "windows"
-OUTPUT_NAME = "feature_error"
+#: the graph's inputs: padded segments (T x n x C), start states (1 x n x H), segment
+#: lengths (n) and the flat positions (t * n + j) of the real events in the padded batch
+INPUTS = ("segments", "h0", "c0", "lengths", "positions")
+#: its outputs: error per real event and column (in `positions` order), end states
+OUTPUTS = ("feature_error", "h1", "c1")
 #: standardised values are clipped here, so one wild feature cannot dominate the error
 CLIP = 12.0
-#: a missing standardised value: negative zero reads as the feature's centre in every
-#: computation, and no arithmetic on real values yields it, so it still marks "missing"
-MISSING = np.float32(-0.0)
-#: rows per ONNX Runtime call: small batches stay in cache and run fastest on one core
-RUN_ROWS = 1024
+#: padded events per ONNX Runtime call: small batches stay in cache on one core
+RUN_EVENTS = 8192
 
 
 @dataclass(frozen=True)
 class AutoencoderConfig:
-    """Shape and training of the LSTM autoencoder."""
+    """Shape and training of the recurrent LSTM autoencoder."""
 
-    #: events per window: each trader-and-instrument key's last K feature vectors
+    #: events per training sequence (truncated back-propagation), and the span of each
+    #: key's usual values; at scoring time the state carries the key's whole history
     window: int = 16
+    #: the LSTM state per key
     hidden: int = 16
+    #: the code the decoder reconstructs each event from
     bottleneck: int = 16
     #: events the supervised screen scores below this are taken as likely normal
     normal_below: float = 0.3
-    #: at most this many likely-normal windows are drawn for training, validation and
-    #: calibration together
-    max_windows: int = 120_000
+    #: at most this many likely-normal events are reconstruction targets in training
+    max_events: int = 120_000
     max_epochs: int = 30
     patience: int = 3
-    batch_size: int = 256
+    #: training sequences per step
+    batch_size: int = 64
     learning_rate: float = 3e-3
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("window", "hidden", "bottleneck", "max_windows", "max_epochs", "batch_size"):
+        for name in ("window", "hidden", "bottleneck", "max_events", "max_epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 < self.normal_below <= 1.0:
@@ -57,10 +69,11 @@ class AutoencoderConfig:
 
 
 class AnomalyDetector:
-    """Reconstruction error of each window, per feature, and its calibrated score.
+    """Reconstruction error of each event in its key's context, per feature, and its
+    calibrated score.
 
-    `calibration` holds the sorted mean errors of held-out normal windows, so a score is the
-    share of normal windows reconstructed better: 0.99 is more unusual than 99 % of normal.
+    `calibration` holds the sorted mean errors of held-out normal events, so a score is the
+    share of normal events reconstructed better: 0.99 is more unusual than 99 % of normal.
     """
 
     def __init__(
@@ -68,8 +81,8 @@ class AnomalyDetector:
         onnx_model: bytes,
         calibration: F64,
         columns: tuple[int, ...],
-        window: int,
         scaling: F32,
+        config: AutoencoderConfig,
     ) -> None:
         if len(calibration) == 0:
             raise ValueError("the calibration sample is empty")
@@ -80,70 +93,155 @@ class AnomalyDetector:
         self.onnx_model = onnx_model
         self.calibration = np.sort(np.asarray(calibration, dtype=np.float64))
         self.columns = columns
-        self.window = window
+        self.config = config
         if scaling.shape != (2, len(columns)):
             raise ValueError(f"scaling must be 2 x {len(columns)}, got {scaling.shape}")
         self.scaling = scaling.astype(np.float32)
 
-    def sequence_buffer(self) -> SequenceBuffer:
-        """An empty window buffer that standardises each row as it enters."""
-        return SequenceBuffer(
-            self.window, self.columns, transform=self.standardise, pad=float(MISSING)
-        )
+    def state(self) -> AutoencoderState:
+        """Empty per-key state, to run inside a feature engine (`FeatureEngine.sequences`)."""
+        return AutoencoderState(self)
 
     def standardise(self, rows: F32) -> F32:
         """Feature rows (n x C) as the network reads them: signed log, centred and scaled
-        (the graph clips); a missing value becomes MISSING (-0.0: the centre, and still
-        known as missing to `unstandardise`)."""
+        (the graph clips); a missing value becomes 0, the feature's centre."""
         center, scale = self.scaling
         with np.errstate(invalid="ignore"):
             z = (np.sign(rows) * np.log1p(np.abs(rows)) - center) / scale
-        out: F32 = z.astype(np.float32)
-        out[np.isnan(out)] = MISSING
+        out: F32 = np.nan_to_num(z.astype(np.float32), nan=0.0)
         return out
 
-    def unstandardise(self, values: F32) -> F32:
-        """Standardised values back in the features' units (NaN where missing)."""
-        center, scale = self.scaling
-        y = values * scale + center
-        out: F32 = (np.sign(y) * np.expm1(np.abs(y))).astype(np.float32)
-        out[is_missing(values)] = np.nan
-        return out
+    def run(self, values: F32, segments: Segments, h: F32, c: F32) -> F32:
+        """Errors (n x C) of standardised rows cut into segments; advances the kept
+        segments' states in `h` and `c` (slots x H)."""
+        errors = np.empty((len(values), len(self.columns)), dtype=np.float32)
+        lengths = segments.lengths
+        if len(lengths) == 0:
+            return errors
+        # every start state is read before any end state is written: a key's first segment
+        # may run after a later one that restarts it (after a gap) and is the one kept
+        carried = ~segments.fresh & (segments.slot >= 0)
+        start = np.zeros((2, len(lengths), h.shape[1]), dtype=np.float32)
+        start[0, carried] = h[segments.slot[carried]]
+        start[1, carried] = c[segments.slot[carried]]
+        # segments of similar length run together: padding costs at most 2x
+        bucket = np.ceil(np.log2(lengths)).astype(np.int64)
+        order = np.argsort(bucket, kind="stable")
+        edges = np.flatnonzero(np.diff(bucket[order])) + 1
+        for group in np.split(order, edges):
+            longest = int(lengths[group].max())
+            per_call = max(1, RUN_EVENTS // longest)
+            for first in range(0, len(group), per_call):
+                chosen = group[first : first + per_call]
+                self._run_padded(values, segments, chosen, start[:, chosen], h, c, errors)
+        return errors
 
-    def feature_errors(self, windows: F32) -> F32:
-        """Squared reconstruction error per standardised window and feature (n x C)."""
-        out = np.empty((len(windows), len(self.columns)), dtype=np.float32)
-        for start in range(0, len(windows), RUN_ROWS):
-            part = np.ascontiguousarray(windows[start : start + RUN_ROWS], dtype=np.float32)
-            (out[start : start + len(part)],) = self.session.run([OUTPUT_NAME], {INPUT_NAME: part})
-        return out
+    def _run_padded(
+        self,
+        values: F32,
+        segments: Segments,
+        chosen: I64,
+        start: F32,
+        h: F32,
+        c: F32,
+        errors: F32,
+    ) -> None:
+        n = len(chosen)
+        lengths = segments.lengths[chosen]
+        longest = int(lengths.max())
+        column = np.repeat(np.arange(n), lengths)
+        first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        step = np.arange(len(column)) - first
+        rows = segments.rows[np.repeat(segments.starts[chosen], lengths) + step]
+        positions = step * n + column
+        padded = np.zeros((longest * n, values.shape[1]), dtype=np.float32)
+        padded[positions] = values[rows]
+        slot = segments.slot[chosen]
+        feature_error, h1, c1 = self.session.run(
+            list(OUTPUTS),
+            {
+                "segments": padded.reshape(longest, n, -1),
+                "h0": start[0:1],
+                "c0": start[1:2],
+                "lengths": lengths.astype(np.int32),
+                "positions": positions,
+            },
+        )
+        errors[rows] = feature_error
+        kept = segments.keep[chosen] & (slot >= 0)
+        h[slot[kept]] = h1[0, kept]
+        c[slot[kept]] = c1[0, kept]
 
     def score(self, feature_errors: F32) -> F64:
-        """Calibrated score in [0, 1]: the share of held-out normal windows with less error."""
+        """Calibrated score in [0, 1]: the share of held-out normal events with less error."""
         error = feature_errors.mean(axis=1, dtype=np.float64)
         rank = np.searchsorted(self.calibration, error, side="right")
         scores: F64 = rank / len(self.calibration)
         return scores
 
+    def errors_of(
+        self, slots: I64, ts: F64, features: F32, idle_seconds: float, batch_rows: int = 65_536
+    ) -> F32:
+        """Errors of a whole table's features with fresh state, given each row's key slot."""
+        state = self.state()
+        parts = [
+            state.advance(
+                slots[s : s + batch_rows], ts[s : s + batch_rows], features[s : s + batch_rows],
+                idle_seconds,
+            ).errors
+            for s in range(0, len(features), batch_rows)
+        ]  # fmt: skip
+        return np.vstack(parts) if parts else np.empty((0, len(self.columns)), np.float32)
+
     def save(self, directory: Path) -> None:
-        """Write the ONNX graph and the calibration sample."""
+        """Write the ONNX graph, the calibration sample and the standardisation."""
         (directory / ONNX_FILE).write_bytes(self.onnx_model)
         np.save(directory / CALIBRATION_FILE, self.calibration)
         np.save(directory / SCALING_FILE, self.scaling)
 
     @classmethod
-    def load(cls, directory: Path, columns: tuple[int, ...], window: int) -> AnomalyDetector:
+    def load(
+        cls, directory: Path, columns: tuple[int, ...], config: AutoencoderConfig
+    ) -> AnomalyDetector:
         """Read what `save` wrote."""
         return cls(
             (directory / ONNX_FILE).read_bytes(),
             np.load(directory / CALIBRATION_FILE),
             columns,
-            window,
             np.load(directory / SCALING_FILE),
+            config,
         )
 
 
-def is_missing(values: F32) -> npt.NDArray[np.bool_]:
-    """Where standardised values are MISSING (or NaN)."""
-    missing: npt.NDArray[np.bool_] = ((values == 0) & np.signbit(values)) | np.isnan(values)
-    return missing
+class AutoencoderState:
+    """Each key's encoder state and usual feature values: a `SequenceModel`."""
+
+    def __init__(self, detector: AnomalyDetector) -> None:
+        self.detector = detector
+        self.clock = KeyClock()
+        self.usual: KeyedMean | None = None
+        hidden = detector.config.hidden
+        self.h = np.zeros((0, hidden), dtype=np.float32)
+        self.c = np.zeros((0, hidden), dtype=np.float32)
+
+    def advance(self, slots: I64, ts: F64, features: F32, idle_seconds: float) -> SequenceOutput:
+        """Each event's reconstruction error and its key's usual values; advance the keys."""
+        segments = self.clock.segments(slots, ts, idle_seconds)
+        self._ensure(len(self.clock.last_ts))
+        if self.usual is None:
+            self.usual = KeyedMean(features.shape[1], self.detector.config.window)
+        usual = self.usual.update(segments, features)
+        detector = self.detector
+        values = detector.standardise(features[:, list(detector.columns)])
+        return SequenceOutput(detector.run(values, segments, self.h, self.c), usual)
+
+    def reset(self, slots: I64) -> None:
+        """Forget these slots' keys: their next events start afresh."""
+        self.clock.reset(slots)
+
+    def _ensure(self, capacity: int) -> None:
+        have = len(self.h)
+        if capacity > have:
+            grow = np.zeros((capacity - have, self.h.shape[1]), dtype=np.float32)
+            self.h = np.concatenate([self.h, grow])
+            self.c = np.concatenate([self.c, grow])

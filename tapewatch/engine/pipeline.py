@@ -10,11 +10,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tapewatch.detect.alerts import Alert, AlertBuilder, FlaggedEvent
-from tapewatch.detect.anomaly import AnomalyDetector
 from tapewatch.detect.decision import Decisions, decide, detector_label, scores_table
 from tapewatch.detect.explain import anomaly_reasons, explanation_text, reasons_json, top_reasons
 from tapewatch.detect.rules import RuleSet, load_rules
 from tapewatch.features.engine import FeatureEngine
+from tapewatch.features.sequences import SequenceOutput
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.schema.columns import ALERT_SCHEMA, TIMESTAMP
 
@@ -38,10 +38,6 @@ class ScoredBatch:
     closed_alerts: list[Alert]
 
 
-#: events per step when the autoencoder runs: its windows hold K feature rows per event
-SEQUENCE_BATCH_ROWS = 16_384
-
-
 class ScoringPipeline:
     """Scores events batch after batch with one model, keeping feature and alert state."""
 
@@ -54,34 +50,24 @@ class ScoringPipeline:
         anomaly = model.anomaly
         self.features = FeatureEngine(
             model.feature_config,
-            sequences=None if anomaly is None else anomaly.sequence_buffer(),
+            sequences=None if anomaly is None else anomaly.state(),
         )
         self.alerts = AlertBuilder(model.scoring.alert_gap_seconds)
 
     def process(self, events: pa.Table) -> ScoredBatch:
         """Score a batch of validated events (in time order within each instrument)."""
-        step = SEQUENCE_BATCH_ROWS if self.model.anomaly is not None else max(events.num_rows, 1)
-        parts, flagged = [], []
-        for start in range(0, max(events.num_rows, 1), step):
-            part = events.slice(start, step)
-            scores, part_flagged = self._score(part)
-            parts.append(scores)
-            flagged.extend(part_flagged)
-        closed = self.alerts.add(flagged, _now(events))
-        return ScoredBatch(pa.concat_tables(parts), closed)
-
-    def _score(self, events: pa.Table) -> tuple[pa.Table, list[FlaggedEvent]]:
         batch = self.features.transform_batch(events)
         x = batch.features
         anomaly = self.model.anomaly
-        errors = ae = None
-        if anomaly is not None and batch.windows is not None:
-            errors = anomaly.feature_errors(batch.windows)
-            ae = anomaly.score(errors)
+        ae = None
+        if anomaly is not None and batch.sequence is not None:
+            ae = anomaly.score(batch.sequence.errors)
         d = decide(self.model.detector, x, self.model.scoring, ae)
         hits = self.rules.hits(x, events.column("order_status"))
         scores = scores_table(events.column("transaction_id"), d, hits)
-        return scores, _flagged_events(events, d, x, batch.windows, errors, hits, anomaly)
+        flagged = _flagged_events(events, d, x, batch.sequence, hits)
+        closed = self.alerts.add(flagged, _now(events))
+        return ScoredBatch(scores, closed)
 
     def finish(self) -> list[Alert]:
         """Close the alerts still open at the end of input."""
@@ -153,10 +139,8 @@ def _flagged_events(
     events: pa.Table,
     d: Decisions,
     x: F32,
-    windows: F32 | None,
-    errors: F32 | None,
+    sequence: SequenceOutput | None,
     hits: pa.ListArray,
-    anomaly: AnomalyDetector | None,
 ) -> list[FlaggedEvent]:
     idx = np.flatnonzero(d.flagged)
     if len(idx) == 0:
@@ -166,11 +150,6 @@ def _flagged_events(
     )
     ts = pc.cast(rows.column("timestamp"), pa.int64()).to_pylist()
     names = d.predicted_names
-    usual = (
-        None
-        if anomaly is None or windows is None
-        else _usual_values(anomaly, windows[idx], x.shape[1])
-    )
     rule_hits = hits.take(pa.array(idx)).to_pylist()
     ae = d.ae_score
     return [
@@ -186,8 +165,8 @@ def _flagged_events(
             d.is_novel(i),
             float(d.xgb_score[i]),
             None if ae is None else float(ae[i]),
-            None if usual is None else usual[j],
-            None if errors is None else errors[i],
+            None if sequence is None else sequence.usual[i],
+            None if sequence is None else sequence.errors[i],
             tuple(rule_hits[j]),
         )
         for j, (i, tx, t, trader, inst) in enumerate(
@@ -201,18 +180,6 @@ def _flagged_events(
             )
         )
     ]
-
-
-def _usual_values(anomaly: AnomalyDetector, windows: F32, n_features: int) -> F32:
-    """Each row's usual value of each feature: the mean over its key's previous window rows."""
-    previous = anomaly.unstandardise(windows[:, :-1, :])
-    columns = anomaly.columns
-    known = np.isfinite(previous)
-    count = known.sum(axis=1)
-    total = np.where(known, previous, 0.0).sum(axis=1)
-    usual = np.full((len(windows), n_features), np.nan, dtype=np.float32)
-    usual[:, list(columns)] = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    return usual
 
 
 def _now(events: pa.Table) -> dict[str, int]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +15,7 @@ from tapewatch.features.config import FeatureConfig
 from tapewatch.features.encode import encode_events
 from tapewatch.features.kernel import INSTRUMENT_IDLE_SECONDS, compute_features
 from tapewatch.features.keys import KeyIndex
+from tapewatch.features.sequences import SequenceModel, SequenceOutput
 from tapewatch.features.state import (
     I_LAST_T,
     O_INST,
@@ -26,18 +26,18 @@ from tapewatch.features.state import (
     T_LAST_T,
     FeatureState,
 )
-from tapewatch.features.windows import SequenceBuffer
 
 F32 = npt.NDArray[np.float32]
-A = TypeVar("A")
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
 class FeatureBatch:
-    """Features of a batch (n x F) and, when the engine keeps sequences, windows (n x K x C)."""
+    """Features of a batch (n x F) and, when the engine runs a sequence model, its output."""
 
     features: F32
-    windows: F32 | None
+    sequence: SequenceOutput | None
 
 
 @dataclass
@@ -56,18 +56,19 @@ class FeatureEngine:
     orders: KeyIndex = field(default_factory=KeyIndex)
     pairs: KeyIndex = field(default_factory=KeyIndex)
 
-    #: each trader-and-instrument key's last rows, when a sequence model needs them
-    sequences: SequenceBuffer | None = None
+    #: a model with state per trader-and-instrument key (the autoencoder), advanced here
+    #: so it shares the engine's key slots and eviction
+    sequences: SequenceModel | None = None
 
     def transform(self, events: pa.Table) -> F32:
         """Advance the state over these events and return their features (n x F, float32)."""
         return self.transform_batch(events).features
 
     def transform_batch(self, events: pa.Table) -> FeatureBatch:
-        """Advance the state; features of these events and, with `sequences`, their windows."""
+        """Advance the state; features of these events and, with `sequences`, its output."""
         out = np.empty((events.num_rows, N_FEATURES), dtype=np.float32)
         if events.num_rows == 0:
-            return FeatureBatch(out, self._windows(np.empty(0, np.int64), np.empty(0), out))
+            return FeatureBatch(out, self._advance(np.empty(0, np.int64), np.empty(0), out))
         arrays = encode_events(events, self.config.timezone)
         inst = self.instruments.lookup(arrays.instrument_keys)
         trader = self.traders.lookup(arrays.trader_keys)
@@ -92,16 +93,14 @@ class FeatureEngine:
             out,
         )  # fmt: skip
         mask_anonymous(events, out, self.config.anonymous_trader_ids)
-        windows = self._windows(trader, arrays.ts, out)
+        sequence = self._advance(trader, arrays.ts, out)
         self.evict_idle()
-        return FeatureBatch(out, windows)
+        return FeatureBatch(out, sequence)
 
-    def _windows(
-        self, trader_slots: npt.NDArray[np.int64], ts: npt.NDArray[np.float64], features: F32
-    ) -> F32 | None:
+    def _advance(self, trader_slots: I64, ts: F64, features: F32) -> SequenceOutput | None:
         if self.sequences is None:
             return None
-        return self.sequences.push(trader_slots, ts, features, self.config.evict_idle_seconds)
+        return self.sequences.advance(trader_slots, ts, features, self.config.evict_idle_seconds)
 
     def evict_idle(self) -> None:
         """Free the slots of keys idle past their horizon in their own instrument's time.
@@ -199,28 +198,11 @@ def compute_features_table(
     return np.vstack(parts) if parts else np.empty((0, N_FEATURES), np.float32)
 
 
-def map_windows(
-    events: pa.Table,
-    config: FeatureConfig,
-    sequences: SequenceBuffer,
-    rows: npt.NDArray[np.bool_],
-    fn: Callable[[F32, F32], A],
-    *,
-    batch_rows: int = 16_384,
-) -> list[A]:
-    """Run a fresh engine over the table; `fn(features, windows)` of the chosen rows, per batch.
-
-    Windows of a whole day do not fit in memory (K feature rows an event), so they are
-    handed out batch by batch and only for `rows`.
-    """
-    engine = FeatureEngine(config, sequences=sequences)
-    out = []
-    for start, batch in iter_feature_batches(engine, events, batch_rows):
-        keep = rows[start : start + len(batch.features)]
-        if keep.any():
-            assert batch.windows is not None
-            out.append(fn(batch.features[keep], batch.windows[keep]))
-    return out
+def trader_slots(events: pa.Table, timezone: str) -> tuple[I64, F64]:
+    """Each row's trader-and-instrument key as the engine numbers them (-1 without a
+    trader), and its time in seconds: what a sequence model is advanced with."""
+    arrays = encode_events(events, timezone)
+    return KeyIndex().lookup(arrays.trader_keys), arrays.ts
 
 
 def iter_feature_batches(

@@ -9,10 +9,10 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from tapewatch.detect.anomaly import MISSING, AnomalyDetector, AutoencoderConfig
+from tapewatch.detect.anomaly import AnomalyDetector, AutoencoderConfig
 from tapewatch.detect.supervised import NONE_CLASS
 from tapewatch.features.catalog import feature_columns
-from tapewatch.features.engine import TRADER_COLUMNS, compute_features_table, map_windows
+from tapewatch.features.engine import TRADER_COLUMNS, compute_features_table, trader_slots
 from tapewatch.learn.anomaly import AnomalyFit, fit_anomaly_detector
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.learn.train import TrainingSet, fpr_threshold
@@ -40,6 +40,7 @@ def add_autoencoder(
         features, events, source = data.features, data.events, "the labelled training events"
     fit: AnomalyFit = fit_anomaly_detector(
         events,
+        features,
         bundle.detector.score(features),
         feature_config=bundle.feature_config,
         columns=columns,
@@ -54,56 +55,39 @@ def add_autoencoder(
 
 def set_ensemble_thresholds(bundle: ModelBundle, data: TrainingSet) -> ModelBundle:
     """Ensemble thresholds passing `target_fpr` of normal validation events, with and
-    without their trader features (as for the supervised threshold)."""
+    without trader ids (as for the supervised threshold)."""
     anomaly = _anomaly(bundle)
     valid = data.split.valid
     normal = valid[data.classes[valid] == NONE_CLASS]
-    rows = np.zeros(data.events.num_rows, dtype=bool)
-    rows[normal] = True
-    positions = [int(np.flatnonzero(np.asarray(anomaly.columns) == c)[0]) for c in TRADER_COLUMNS]
-
-    def both(_: F32, windows: F32) -> tuple[F64, F64]:
-        masked = windows.copy()
-        masked[:, :, positions] = MISSING
-        return anomaly.score(anomaly.feature_errors(windows)), anomaly.score(
-            anomaly.feature_errors(masked)
-        )
-
-    parts = map_windows(
-        data.events,
-        bundle.feature_config,
-        anomaly.sequence_buffer(),
-        rows,
-        both,
-    )
-    ae = np.concatenate([p[0] for p in parts])
-    ae_masked = np.concatenate([p[1] for p in parts])
-    x = data.features[normal]
-    x_masked = x.copy()
+    slots, ts = trader_slots(data.events, bundle.feature_config.timezone)
+    idle = bundle.feature_config.evict_idle_seconds
+    ae = anomaly.score(anomaly.errors_of(slots, ts, data.features, idle)[normal])
+    # without trader ids an event has no key history and no trader features
+    x_masked = data.features.copy()
     x_masked[:, TRADER_COLUMNS] = np.nan
+    no_key = np.full(len(slots), -1, dtype=np.int64)
+    ae_masked = anomaly.score(anomaly.errors_of(no_key[normal], ts[normal], x_masked[normal], idle))
     w = bundle.scoring.ensemble_weight
     fpr = bundle.scoring.target_fpr
     scoring = replace(
         bundle.scoring,
-        ensemble_threshold=fpr_threshold(w * bundle.detector.score(x) + (1 - w) * ae, fpr),
+        ensemble_threshold=fpr_threshold(
+            w * bundle.detector.score(data.features[normal]) + (1 - w) * ae, fpr
+        ),
         anonymous_ensemble_threshold=fpr_threshold(
-            w * bundle.detector.score(x_masked) + (1 - w) * ae_masked, fpr
+            w * bundle.detector.score(x_masked[normal]) + (1 - w) * ae_masked, fpr
         ),
     )
     return replace(bundle, scoring=scoring)
 
 
-def anomaly_scores(bundle: ModelBundle, events: pa.Table, rows: npt.NDArray[np.bool_]) -> F64:
-    """ae_score of the chosen rows of an events table, in row order."""
+def anomaly_scores(bundle: ModelBundle, events: pa.Table, features: F32) -> F64:
+    """ae_score of every row of an events table (a whole day, in order) and its features."""
     anomaly = _anomaly(bundle)
-    parts = map_windows(
-        events,
-        bundle.feature_config,
-        anomaly.sequence_buffer(),
-        rows,
-        lambda _, windows: anomaly.score(anomaly.feature_errors(windows)),
+    slots, ts = trader_slots(events, bundle.feature_config.timezone)
+    return anomaly.score(
+        anomaly.errors_of(slots, ts, features, bundle.feature_config.evict_idle_seconds)
     )
-    return np.concatenate(parts) if parts else np.empty(0)
 
 
 def _anomaly(bundle: ModelBundle) -> AnomalyDetector:

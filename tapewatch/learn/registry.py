@@ -151,9 +151,7 @@ def load_model(directory: Path, *, n_threads: int = 0) -> ModelBundle:
     if manifest.get("autoencoder_config"):
         try:
             ae_config = AutoencoderConfig(**manifest["autoencoder_config"])
-            anomaly = AnomalyDetector.load(
-                directory, feature_columns(model_features), ae_config.window
-            )
+            anomaly = AnomalyDetector.load(directory, feature_columns(model_features), ae_config)
         except (OSError, TypeError, ValueError) as exc:
             raise ModelFormatError(f"{directory}: cannot read the autoencoder: {exc}") from None
     return ModelBundle(

@@ -85,9 +85,7 @@ def train_on_events(
             unlabelled_name=unlabelled_name,
             on_epoch=on_epoch,
         )
-        test_rows = np.zeros(events.num_rows, dtype=bool)
-        test_rows[s.test] = True
-        ae_test = anomaly_scores(bundle, events, test_rows)
+        ae_test = anomaly_scores(bundle, events, data.features)[s.test]
     test_events = events.take(pa.array(s.test))
     decisions = decide(bundle.detector, data.features[s.test], bundle.scoring, ae_test)
     report = evaluate(scores_table(test_events.column("transaction_id"), decisions), test_events)

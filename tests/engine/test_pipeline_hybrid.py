@@ -66,7 +66,7 @@ def test_explanations_name_real_features_with_their_real_values(
     assert detectors == {"xgboost", "autoencoder"}
 
 
-def test_the_usual_value_is_the_mean_of_the_keys_previous_rows(
+def test_the_usual_value_is_the_weighted_mean_of_the_keys_previous_rows(
     hybrid: Hybrid, scored: tuple[pa.Table, pa.Table]
 ) -> None:
     day = hybrid.unseen_day
@@ -84,25 +84,33 @@ def test_the_usual_value_is_the_mean_of_the_keys_previous_rows(
     for alert in alerts.to_pylist()[:100]:
         rows = [row_of[t] for t in alert["transaction_ids"]]
         key = max(rows, key=lambda r: (scores[r], -r))
-        previous = _history(keys, ts, key, window - 1, horizon)
+        previous = _history(keys, ts, key, horizon)
         for entry in json.loads(alert["top_features"]):
             if entry["usual"] is None:
                 continue
             j = FEATURE_NAMES.index(entry["feature"])
-            values = features[previous, j]
-            assert entry["usual"] == pytest.approx(float(np.nanmean(values)), rel=1e-4, abs=1e-6)
+            usual = _weighted_mean(features[previous, j], span=window)
+            assert entry["usual"] == pytest.approx(usual, rel=1e-4, abs=1e-6)
             checked += 1
     assert checked > 50
 
 
-def _history(keys: list[str], ts: np.ndarray, row: int, n: int, horizon: float) -> list[int]:
-    """The key's previous rows (at most n), back to a gap longer than the idle horizon."""
+def _weighted_mean(values: np.ndarray, span: int) -> float:
+    """Exponentially weighted mean, oldest first, each new value weighing 2 / (span + 1)."""
+    alpha, mean, weight = 2 / (span + 1), 0.0, 0.0
+    for v in values[~np.isnan(values)]:
+        mean, weight = (1 - alpha) * mean + alpha * v, (1 - alpha) * weight + alpha
+    return mean / weight if weight else float("nan")
+
+
+def _history(keys: list[str], ts: np.ndarray, row: int, horizon: float) -> list[int]:
+    """The key's previous rows, back to a gap longer than the idle horizon."""
     out: list[int] = []
     last = row
     for i in range(row - 1, -1, -1):
         if keys[i] != keys[row]:
             continue
-        if ts[last] - ts[i] > horizon or len(out) == n:
+        if ts[last] - ts[i] > horizon:
             break
         out.append(i)
         last = i

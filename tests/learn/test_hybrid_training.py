@@ -10,6 +10,7 @@ from conftest import Hybrid
 
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.pipeline import Provenance
+from tapewatch.features.engine import compute_features_table
 from tapewatch.learn.ensemble import anomaly_scores
 from tapewatch.learn.registry import load_model, save_model
 from tapewatch.learn.split import split_rows
@@ -28,7 +29,8 @@ def test_ae_score_of_unseen_normal_events_is_close_to_uniform(hybrid: Hybrid) ->
     normal = (pc.equal(day.column("manipulation_type"), "NONE")).to_numpy(zero_copy_only=False)
     rows = np.zeros(day.num_rows, dtype=bool)
     rows[split_rows(day).test] = True
-    scores = anomaly_scores(hybrid.model, day, rows & normal)
+    features = compute_features_table(day, hybrid.model.feature_config)
+    scores = anomaly_scores(hybrid.model, day, features)[rows & normal]
     assert len(scores) > 5_000
     assert ks_to_uniform(scores) < 0.15  # measured 0.10: time blocks differ, even within a day
     assert 0.002 < np.mean(scores >= 0.99) < 0.04  # "more unusual than 99 % of normal"
@@ -37,7 +39,9 @@ def test_ae_score_of_unseen_normal_events_is_close_to_uniform(hybrid: Hybrid) ->
 def test_training_records_what_the_autoencoder_learned_from(hybrid: Hybrid) -> None:
     summary = hybrid.model.metadata["autoencoder"]
     assert summary["trained_on"] == "the labelled training events"
-    assert summary["windows"]["train"] > summary["windows"]["valid_and_calibration"] > 500
+    events = summary["events"]
+    assert events["train"] > events["valid"] > 500
+    assert events["calibration"] >= events["valid"]  # every held-out normal event
     assert summary["valid_loss"] > 0
     scoring = hybrid.model.scoring
     assert scoring.ensemble_threshold is not None
