@@ -9,10 +9,16 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import datetime as dt
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pytest
+import redis
 
 from tapewatch.detect.anomaly import AutoencoderConfig
 from tapewatch.learn.registry import ModelBundle
@@ -43,3 +49,36 @@ def hybrid() -> Hybrid:
     )
     unseen = generate_market(MarketConfig(n_events=30_000, seed=22, date=dt.date(2026, 3, 4)))
     return Hybrid(day, outcome, unseen)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server on a free port (installed from Debian's packages if missing)."""
+    if shutil.which("redis-server") is None:
+        subprocess.run(["apt-get", "install", "-y", "-q", "redis-server"], check=True)
+    port = free_port()
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    else:
+        server.kill()
+        raise RuntimeError("redis-server did not start")
+    yield f"redis://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)

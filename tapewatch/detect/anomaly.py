@@ -239,6 +239,19 @@ class AutoencoderState:
         """Forget these slots' keys: their next events start afresh."""
         self.clock.reset(slots)
 
+    def __getstate__(self) -> dict[str, object]:
+        # the detector (an ONNX Runtime session) is not state: `bind` it back after loading
+        return {k: v for k, v in self.__dict__.items() if k != "detector"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+
+    def bind(self, detector: AnomalyDetector) -> None:
+        """Attach the detector this state belongs to (after unpickling)."""
+        if detector.config.hidden != self.h.shape[1]:
+            raise ValueError("this state was saved with another autoencoder")
+        self.detector = detector
+
     def _ensure(self, capacity: int) -> None:
         have = len(self.h)
         if capacity > have:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tapewatch.detect.alerts import Alert, AlertBuilder, FlaggedEvent
+from tapewatch.detect.anomaly import AutoencoderState
 from tapewatch.detect.decision import Decisions, decide, detector_label, scores_table
 from tapewatch.detect.explain import anomaly_reasons, explanation_text, reasons_json, top_reasons
 from tapewatch.detect.rules import RuleSet, load_rules
@@ -68,6 +70,20 @@ class ScoringPipeline:
         flagged = _flagged_events(events, d, x, batch.sequence, hits)
         closed = self.alerts.add(flagged, _now(events))
         return ScoredBatch(scores, closed)
+
+    def snapshot(self) -> bytes:
+        """The pipeline's state (features, per-key model state, open alerts) as bytes."""
+        return pickle.dumps((self.features, self.alerts), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def restore(self, blob: bytes) -> None:
+        """Go on from a `snapshot` taken with the same model."""
+        # a checkpoint this worker wrote itself, never input from outside
+        features, alerts = pickle.loads(blob)  # noqa: S301
+        if isinstance(features.sequences, AutoencoderState):
+            if self.model.anomaly is None:
+                raise ValueError("the checkpoint holds autoencoder state; this model has none")
+            features.sequences.bind(self.model.anomaly)
+        self.features, self.alerts = features, alerts
 
     def finish(self) -> list[Alert]:
         """Close the alerts still open at the end of input."""

@@ -1,0 +1,171 @@
+"""`tapewatch stream` and `tapewatch publish`: the real-time path."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.live import Live
+from rich.text import Text
+
+from tapewatch.cli.common import DEFAULT_DEADLETTER, DeadLetterDir, Quiet, console
+from tapewatch.engine.checkpoint import CheckpointStore
+from tapewatch.engine.pipeline import Provenance, ScoringPipeline
+from tapewatch.engine.redis_streams import (
+    RedisDeadLetters,
+    RedisSource,
+    parse_partitions,
+    publish,
+)
+from tapewatch.engine.sources import Source, StdinSource, file_source_from_url
+from tapewatch.engine.stream import (
+    BatchPolicy,
+    DeadLetterSink,
+    FileDeadLetters,
+    StreamSummary,
+    StreamWorker,
+)
+from tapewatch.learn.registry import load_model
+from tapewatch.monitor.live import StreamMetrics
+from tapewatch.schema.writers import write_parquet_atomic
+from tapewatch.store.alerts import AlertStore
+from tapewatch.store.lake import ScoredLake
+
+DATA = Path("tapewatch-data")
+
+
+def stream(
+    source: Annotated[
+        str,
+        typer.Option(
+            help="file://events.parquet[?rate=EV_PER_S|?speed=X], stdin (JSON Lines), "
+            "or redis://host:port/prefix."
+        ),
+    ],
+    model: Annotated[Path, typer.Option(help="Model directory written by `tapewatch train`.")],
+    partitions: Annotated[
+        str, typer.Option(help="Redis partitions this worker consumes, e.g. 0-3 or 0,2.")
+    ] = "0",
+    group: Annotated[str, typer.Option(help="Redis consumer group.")] = "surveillance",
+    store: Annotated[
+        str, typer.Option(help="Alert store: a SQLite file or a SQLAlchemy URL.")
+    ] = str(DATA / "alerts.db"),
+    lake: Annotated[
+        Path | None, typer.Option(help="Scored-event lake (Parquet by date and instrument).")
+    ] = DATA / "lake",
+    checkpoint_dir: Annotated[
+        Path | None,
+        typer.Option(help="Checkpoint directory; default tapewatch-data/checkpoints/<worker>."),
+    ] = None,
+    checkpoint_seconds: Annotated[float, typer.Option(help="Seconds between checkpoints.")] = 5.0,
+    batch_events: Annotated[int, typer.Option(help="A micro-batch closes at this many.")] = 1000,
+    batch_ms: Annotated[
+        float, typer.Option(help="... or this many ms after its first event.")
+    ] = 2.0,
+    max_idle: Annotated[
+        float | None, typer.Option(help="End after this many seconds without input.")
+    ] = None,
+    alerts_out: Annotated[
+        Path | None, typer.Option(help="Write the run's alerts (Parquet) when it ends.")
+    ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port (/metrics).")
+    ] = None,
+    deadletter_dir: DeadLetterDir = DEFAULT_DEADLETTER,
+    quiet: Quiet = False,
+) -> None:
+    """Score events as they arrive; persist alerts and scores; checkpoint to survive crashes."""
+    bundle = load_model(model)
+    worker_name = _worker_name(source, partitions)
+    src, dead = _source(source, partitions, group, worker_name, deadletter_dir)
+    pipeline = ScoringPipeline(bundle, Provenance(bundle.version, bundle.config_hash, source))
+    metrics = StreamMetrics()
+    if metrics_port is not None:
+        metrics.serve(metrics_port)
+    alert_store = AlertStore(store)
+    worker = StreamWorker(
+        src,
+        pipeline,
+        alert_store,
+        dead,
+        BatchPolicy(batch_events, batch_ms),
+        lake=ScoredLake(lake) if lake is not None else None,
+        checkpoints=CheckpointStore(checkpoint_dir or DATA / "checkpoints" / worker_name),
+        checkpoint_seconds=checkpoint_seconds,
+        max_idle_seconds=max_idle,
+        metrics=metrics,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())  # drain the current batch, then stop
+    out = console()
+    summary = _run(worker, stop, src, quiet=quiet)
+    src.close()
+    if alerts_out is not None:
+        write_parquet_atomic(worker.alerts_raised(), alerts_out)
+    out.print(
+        f"{summary.ended}: {summary.events:,} events scored, {summary.dead_letters:,} dead "
+        f"letters, {summary.alerts:,} alerts in {store}"
+        + (f" (resumed from {summary.restored_from})" if summary.restored_from else "")
+    )
+    out.print(metrics.status())
+    alert_store.close()
+
+
+def _run(worker: StreamWorker, stop: threading.Event, src: Source, *, quiet: bool) -> StreamSummary:
+    if quiet:
+        return worker.run(stop)
+    shown = [0.0]
+    with Live(Text(worker.metrics.status()), console=console(), refresh_per_second=4) as live:
+
+        def update(metrics: StreamMetrics) -> None:
+            now = time.monotonic()
+            if now - shown[0] >= 0.5:
+                shown[0] = now
+                if isinstance(src, RedisSource):
+                    metrics.set_lag(src.lag())
+                live.update(Text(metrics.status()))
+
+        worker.on_batch = update
+        return worker.run(stop)
+
+
+def _worker_name(source: str, partitions: str) -> str:
+    if source.startswith("redis://"):
+        return "redis-p" + "-".join(str(p) for p in parse_partitions(partitions))
+    if source in ("stdin", "-"):
+        return "stdin"
+    return "file-" + Path(source.split("?", 1)[0].removeprefix("file://")).stem
+
+
+def _source(
+    url: str, partitions: str, group: str, worker_name: str, deadletter_dir: Path
+) -> tuple[Source, DeadLetterSink]:
+    if url.startswith("redis://"):
+        return (
+            RedisSource(url, parse_partitions(partitions), group, worker_name),
+            RedisDeadLetters(url),
+        )
+    letters = FileDeadLetters(deadletter_dir / f"{worker_name}.deadletter.jsonl")
+    if url in ("stdin", "-"):
+        return StdinSource(), letters
+    if url.startswith("file://"):
+        return file_source_from_url(url), letters
+    raise ValueError(f"unknown source {url!r}: use file://PATH, stdin or redis://host:port/prefix")
+
+
+def publish_command(
+    input_path: Annotated[Path, typer.Argument(metavar="FILE", help="Events file to publish.")],
+    to: Annotated[str, typer.Option(help="redis://host:port/prefix")],
+    partitions: Annotated[int, typer.Option(help="Number of partitions (streams).")] = 4,
+) -> None:
+    """Publish an events file to Redis Streams, partitioned by instrument."""
+    counts = publish(input_path, to, partitions)
+    console().print(
+        f"published {sum(counts):,} events to {partitions} partitions: "
+        + ", ".join(f"{k}: {n:,}" for k, n in enumerate(counts))
+    )

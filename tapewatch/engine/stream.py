@@ -1,0 +1,247 @@
+"""The streaming worker: micro-batches from a source through the one scoring pipeline.
+
+Each batch closes on size or on a deadline after its first event. A batch is validated
+(bad rows become dead letters), scored, its closed alerts written to the alert store
+(idempotently) and its scores buffered for the lake. Every `checkpoint_seconds`, and on
+shutdown, the worker writes the lake segment, then its checkpoint, then acknowledges the
+source; a restart loads the checkpoint, drops lake segments written after it, and the
+source re-delivers what was never acknowledged. So nothing is lost and, since the same
+events in the same order give the same alerts with the same ids, nothing is doubled.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+
+from tapewatch.detect.alerts import Alert
+from tapewatch.engine.checkpoint import Checkpoint, CheckpointStore
+from tapewatch.engine.pipeline import ScoringPipeline
+from tapewatch.engine.sources import Chunk, Source
+from tapewatch.monitor.live import StreamMetrics
+from tapewatch.schema.deadletter import DeadLetter
+from tapewatch.schema.errors import ContractError
+from tapewatch.schema.validate import validate_events
+from tapewatch.schema.writers import write_dead_letters
+from tapewatch.store.alerts import AlertStore
+from tapewatch.store.lake import ScoredLake
+
+#: how long an idle worker waits for input per poll
+IDLE_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """When a micro-batch closes: at `max_events`, or `max_wait_ms` after its first event."""
+
+    max_events: int = 1000
+    max_wait_ms: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.max_events < 1 or self.max_wait_ms < 0:
+            raise ValueError("max_events must be >= 1 and max_wait_ms >= 0")
+
+
+class DeadLetterSink(Protocol):
+    """Where rows that fail validation go, with their reason."""
+
+    def write(self, letters: Sequence[DeadLetter], chunk: Chunk) -> None:
+        """Set these rejected rows of the chunk aside."""
+        ...
+
+
+class FileDeadLetters:
+    """Dead letters appended to a JSON Lines file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, letters: Sequence[DeadLetter], chunk: Chunk) -> None:
+        """Append one line per rejected row."""
+        write_dead_letters(letters, self.path, source=chunk.raw.source)
+
+
+@dataclass
+class StreamSummary:
+    """What a worker run did, over all its restarts."""
+
+    events: int = 0
+    dead_letters: int = 0
+    alerts: int = 0
+    restored_from: dict[str, str] = field(default_factory=dict)
+    ended: str = ""
+
+
+@dataclass
+class StreamWorker:
+    """Runs a source through a scoring pipeline into the alert store and the lake."""
+
+    source: Source
+    pipeline: ScoringPipeline
+    store: AlertStore
+    dead_letters: DeadLetterSink
+    policy: BatchPolicy = field(default_factory=BatchPolicy)
+    lake: ScoredLake | None = None
+    checkpoints: CheckpointStore | None = None
+    checkpoint_seconds: float = 5.0
+    #: end after this long without input (None: wait for ever, or for the source's end)
+    max_idle_seconds: float | None = None
+    metrics: StreamMetrics = field(default_factory=StreamMetrics)
+    on_batch: Callable[[StreamMetrics], None] | None = None
+
+    _positions: dict[str, str] = field(default_factory=dict, init=False)
+    _segment: int = field(default=0, init=False)
+    _alerts_written: list[pa.Table] = field(default_factory=list, init=False)
+
+    def run(self, stop: threading.Event | None = None) -> StreamSummary:
+        """Process until the source ends, the worker idles out, or `stop` is set."""
+        stop = stop or threading.Event()
+        summary = StreamSummary()
+        self._restore(summary)
+        last_input = last_checkpoint = time.monotonic()
+        while not stop.is_set():
+            chunks, ended = self._collect()
+            if chunks:
+                self._process(chunks)
+                last_input = time.monotonic()
+                if self.on_batch is not None:
+                    self.on_batch(self.metrics)
+            if ended:
+                summary.ended = "end of input"
+                break
+            now = time.monotonic()
+            if self.max_idle_seconds is not None and now - last_input > self.max_idle_seconds:
+                summary.ended = f"idle for {self.max_idle_seconds:g} s"
+                break
+            if now - last_checkpoint >= self.checkpoint_seconds:
+                self._checkpoint()
+                last_checkpoint = now
+        if stop.is_set():
+            summary.ended = "stopped"
+        else:  # the input is over: close the alerts still open
+            self.metrics.alerts += self._persist(self.pipeline.finish())
+        self._checkpoint()
+        summary.events = self.metrics.events
+        summary.dead_letters = self.metrics.dead_letters
+        summary.alerts = self.metrics.alerts
+        return summary
+
+    def alerts_raised(self) -> pa.Table:
+        """The alerts this run persisted (over all its restarts), in the contract's columns."""
+        return self.store.table(input_hash=self.pipeline.provenance.input_hash)
+
+    def _restore(self, summary: StreamSummary) -> None:
+        if self.checkpoints is None:
+            return
+        checkpoint = self.checkpoints.load()
+        if checkpoint is None:
+            return
+        if checkpoint.model_version != self.pipeline.model.version:
+            raise ValueError(
+                f"{self.checkpoints.path}: written with model {checkpoint.model_version}, "
+                f"not {self.pipeline.model.version}; use a new checkpoint directory"
+            )
+        self.pipeline.restore(checkpoint.pipeline)
+        self._positions = dict(checkpoint.positions)
+        self._segment = checkpoint.lake_segment
+        self.metrics.events = checkpoint.totals.get("events", 0)
+        self.metrics.dead_letters = checkpoint.totals.get("dead_letters", 0)
+        self.metrics.alerts = checkpoint.totals.get("alerts", 0)
+        if self.lake is not None:
+            self.lake.drop_after(self._segment)
+        self.source.seek(self._positions)
+        summary.restored_from = dict(self._positions)
+
+    def _collect(self) -> tuple[list[Chunk], bool]:
+        """Chunks until the batch is full or its deadline passes; and whether input ended."""
+        chunks: list[Chunk] = []
+        rows = 0
+        deadline: float | None = None
+        while rows < self.policy.max_events:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                break
+            timeout = IDLE_POLL_SECONDS if deadline is None else deadline - now
+            chunk = self.source.read(self.policy.max_events - rows, timeout)
+            if chunk is None:
+                return chunks, True
+            if chunk.raw.num_rows == 0 and not chunk.raw.rejected:
+                if deadline is None:
+                    break  # nothing arrived: let the caller check idling and checkpoints
+                continue
+            chunks.append(chunk)
+            rows += chunk.raw.num_rows
+            if deadline is None:
+                deadline = time.monotonic() + self.policy.max_wait_ms / 1000
+        return chunks, False
+
+    def _process(self, chunks: list[Chunk]) -> None:
+        goods, n_dead = [], 0
+        for chunk in chunks:
+            try:
+                result = validate_events(chunk.raw)
+            except ContractError as exc:  # a chunk without the required columns at all
+                letters = _whole_chunk_rejected(chunk, str(exc))
+                self.dead_letters.write(letters, chunk)
+                n_dead += len(letters)
+            else:
+                if result.bad:
+                    self.dead_letters.write(result.bad, chunk)
+                    n_dead += len(result.bad)
+                if result.good.num_rows:
+                    goods.append(result.good)
+            self._positions.update(chunk.positions)
+        n_alerts, n_events = 0, sum(g.num_rows for g in goods)
+        if goods:
+            events = (
+                goods[0]
+                if len(goods) == 1
+                else pa.concat_tables(goods, promote_options="permissive")
+            )
+            scored = self.pipeline.process(events)
+            n_alerts = self._persist(scored.closed_alerts)
+            if self.lake is not None:
+                self.lake.append(events, scored.scores)
+        arrived = np.concatenate([c.arrived_ns for c in chunks])
+        self.metrics.record_batch(time.monotonic_ns() - arrived, n_events, n_dead, n_alerts)
+
+    def _persist(self, alerts: list[Alert]) -> int:
+        if not alerts:
+            return 0
+        return self.store.put(self.pipeline.alert_table(alerts))
+
+    def _checkpoint(self) -> None:
+        if self.lake is not None and self.lake.buffered_rows:
+            self._segment += 1
+            self.lake.flush(self._segment)
+        if self.checkpoints is not None:
+            self.checkpoints.save(
+                Checkpoint(
+                    self.pipeline.model.version,
+                    self.pipeline.snapshot(),
+                    dict(self._positions),
+                    self._segment,
+                    {
+                        "events": self.metrics.events,
+                        "dead_letters": self.metrics.dead_letters,
+                        "alerts": self.metrics.alerts,
+                    },
+                )
+            )
+        self.source.commit(dict(self._positions))
+
+
+def _whole_chunk_rejected(chunk: Chunk, reason: str) -> list[DeadLetter]:
+    rows = chunk.raw.table.to_pylist()
+    lines = chunk.raw.lines()
+    return [
+        DeadLetter(int(line), chunk.raw.unit, "", reason, row)
+        for line, row in zip(lines, rows, strict=True)
+    ] + list(chunk.raw.rejected)
