@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PYTHON) benchmarks/detection.py
 	$(PYTHON) benchmarks/anonymous.py
 	$(PYTHON) benchmarks/withheld.py
+	$(PYTHON) benchmarks/stream.py
 
 docs: $(STAMP)
 	$(PYTHON) -m tapewatch.features.catalog > docs/features.md

@@ -1,0 +1,280 @@
+"""Streaming benchmarks (make bench): throughput, latency and memory of `tapewatch stream`.
+
+1. Maximum sustained throughput end to end (source, validation, features, both models,
+   rules, alerts into SQLite, scores into the Parquet lake, checkpoints): one worker on
+   one core reading a file, and two workers, each on its own core, reading two Redis
+   partitions of a published day.
+2. Latency from an event entering the source to its score and alerts being persisted, at
+   a paced 10,000 events/s for 60 s: P50, P99, P99.9.
+3. Memory over 10,000,000 events from 1,000,000 distinct traders (idle keys evicted).
+
+Prints a Markdown table for docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing as mp
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import redis
+from demo_model import demo_model_dir
+
+from tapewatch.engine.checkpoint import CheckpointStore
+from tapewatch.engine.pipeline import Provenance, ScoringPipeline
+from tapewatch.engine.redis_streams import RedisDeadLetters, RedisSource, publish
+from tapewatch.engine.sources import FileSource, Source
+from tapewatch.engine.stream import BatchPolicy, DeadLetterSink, FileDeadLetters, StreamWorker
+from tapewatch.learn.registry import load_model
+from tapewatch.store.alerts import AlertStore
+from tapewatch.store.lake import ScoredLake
+from tapewatch.synth import MarketConfig, generate_market
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now, in MiB."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def run_worker(
+    model_dir: Path,
+    source: Source,
+    dead: DeadLetterSink,
+    work: Path,
+    policy: BatchPolicy,
+    max_idle: float | None = None,
+) -> tuple[StreamWorker, float, float]:
+    """A worker as `tapewatch stream` builds it; returns it with its first and last
+    batch times (wall clock)."""
+    model = load_model(model_dir, n_threads=1)
+    worker = StreamWorker(
+        source,
+        ScoringPipeline(model, Provenance(model.version, model.config_hash, "bench")),
+        AlertStore(str(work / "alerts.db")),
+        dead,
+        policy,
+        lake=ScoredLake(work / "lake"),
+        checkpoints=CheckpointStore(work / "checkpoint"),
+        checkpoint_seconds=5.0,
+        max_idle_seconds=max_idle,
+    )
+    times: list[float] = []
+    worker.on_batch = lambda _: times.append(time.time()) if not times else None
+    worker.run()
+    last = time.time() - (max_idle or 0.0)
+    return worker, (times[0] if times else last), last
+
+
+def file_throughput(model_dir: Path, day: Path, policy: BatchPolicy) -> tuple[int, float]:
+    """Events and seconds for one worker, pinned to one core, over a file."""
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        t = time.perf_counter()
+        worker, _, _ = run_worker(
+            model_dir, FileSource(day), FileDeadLetters(work / "dead.jsonl"), work, policy
+        )
+        return worker.metrics.events, time.perf_counter() - t
+
+
+def _redis_worker(args: tuple[str, int, Path, str, int, BatchPolicy]) -> tuple[int, float, float]:
+    url, partition, model_dir, work, core, policy = args
+    os.sched_setaffinity(0, {core})
+    source = RedisSource(url, [partition], "bench", f"bench-{partition}")
+    worker, first, last = run_worker(
+        model_dir, source, RedisDeadLetters(url), Path(work), policy, max_idle=2.0
+    )
+    return worker.metrics.events, first, last
+
+
+def redis_throughput(
+    model_dir: Path, day: Path, policy: BatchPolicy
+) -> tuple[list[int], float, float]:
+    """Events per worker and seconds for two workers on two cores over two partitions,
+    from the first batch to the last; and the seconds `publish` took."""
+    if shutil.which("redis-server") is None:
+        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+    port = 6390
+    with tempfile.TemporaryDirectory() as tmp:
+        server = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+             "--dir", tmp],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            client = redis.Redis(port=port)
+            for _ in range(100):
+                try:
+                    client.ping()
+                    break
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+            url = f"redis://127.0.0.1:{port}/bench"
+            t = time.perf_counter()
+            publish(day, url, 2)
+            publish_s = time.perf_counter() - t
+            cores = sorted(os.sched_getaffinity(0))
+            jobs = []
+            for k in range(2):
+                (Path(tmp) / f"w{k}").mkdir()
+                jobs.append((url, k, model_dir, f"{tmp}/w{k}", cores[k % len(cores)], policy))
+            with mp.get_context("spawn").Pool(2) as pool:
+                results = pool.map(_redis_worker, jobs)
+        finally:
+            server.terminate()
+            server.wait()
+    start = min(r[1] for r in results)
+    end = max(r[2] for r in results)
+    return [r[0] for r in results], end - start, publish_s
+
+
+def paced_latency(model_dir: Path, day: Path, rate: float, policy: BatchPolicy) -> list[float]:
+    """P50, P99, P99.9 (ms) and events/s of a file replayed at `rate` events/s."""
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        source = FileSource(day, rate=rate)
+        t = time.perf_counter()
+        worker, _, _ = run_worker(
+            model_dir, source, FileDeadLetters(work / "dead.jsonl"), work, policy
+        )
+        elapsed = time.perf_counter() - t
+        m = worker.metrics
+        return [m.percentile_ms(50), m.percentile_ms(99), m.percentile_ms(99.9), m.events / elapsed]
+
+
+def many_traders(n_events: int, n_traders: int, chunk: int, seed: int = 0) -> pa.Table:
+    """Events of traders who each trade a burst of ten events, then fall silent: about
+    n_events / 10 bursts spread over 40 hours of event time, cycling through n_traders."""
+    rng = np.random.default_rng(seed)
+    t0 = int(dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC).timestamp() * 1e6)
+    span_us = 40 * 3600 * 1_000_000
+    for start in range(0, n_events, chunk):
+        i = np.arange(start, min(start + chunk, n_events))
+        burst = i // 10
+        trader = (burst * 7919) % n_traders
+        ts = t0 + (i * (span_us / n_events)).astype(np.int64)
+        status = rng.choice(["NEW", "CANCELLED", "EXECUTED"], len(i), p=[0.5, 0.3, 0.2])
+        price = 100 + rng.integers(-20, 20, len(i)) * 0.01
+        yield pa.table(
+            {
+                "transaction_id": pa.array([f"T{x}" for x in i]),
+                "timestamp": pa.array(ts, pa.timestamp("us", tz="UTC")),
+                "order_id": pa.array([f"O{b}-{x % 3}" for b, x in zip(burst, i, strict=True)]),
+                "trader_id": pa.array([f"ACC{t:07d}" for t in trader]),
+                "counterparty_id": pa.array([f"ACC{(t + 1) % n_traders:07d}" for t in trader]),
+                "instrument_id": pa.array([f"INST{t % 20:02d}" for t in trader]),
+                "order_status": pa.array(status),
+                "side": pa.array(rng.choice(["BUY", "SELL"], len(i))),
+                "order_type": pa.array(["LIMIT"] * len(i)),
+                "price": pa.array(price),
+                "quantity": pa.array(rng.integers(1, 50, len(i)) * 100.0),
+                "trading_venue": pa.array(["XTST"] * len(i)),
+                "bid_price": pa.array(price - 0.01),
+                "ask_price": pa.array(price + 0.01),
+            }
+        )
+
+
+def memory_flat(model_dir: Path, n_events: int, n_traders: int) -> list[tuple[int, float, int]]:
+    """(events so far, RSS MiB, live trader keys) along a long stream of many traders."""
+    from tapewatch.schema.raw import RawTable
+    from tapewatch.schema.validate import validate_events
+
+    model = load_model(model_dir, n_threads=1)
+    pipeline = ScoringPipeline(model, Provenance(model.version, model.config_hash, "bench"))
+    out, done = [], 0
+    for table in many_traders(n_events, n_traders, 50_000):
+        events = validate_events(RawTable(table, 1, "row")).good
+        pipeline.process(events)
+        done += events.num_rows
+        if done % 1_000_000 == 0:
+            out.append((done, rss_mb(), pipeline.features.n_keys["traders"]))
+    pipeline.finish()
+    return out
+
+
+def main() -> None:
+    """Run the benchmarks and print a Markdown table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--train-events", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--latency-seconds", type=float, default=60.0)
+    parser.add_argument("--memory-events", type=int, default=10_000_000)
+    parser.add_argument("--memory-traders", type=int, default=1_000_000)
+    args = parser.parse_args()
+    rows: list[tuple[str, str]] = []
+    model_dir = demo_model_dir(args.train_events)
+    with tempfile.TemporaryDirectory() as tmp:
+        day = Path(tmp) / "day.parquet"
+        events = generate_market(
+            MarketConfig(n_events=args.events, seed=11, date=dt.date(2026, 4, 14))
+        )
+        pq.write_table(events, day)
+        for policy in (BatchPolicy(1000, 2.0), BatchPolicy(10_000, 20.0)):
+            n, seconds = file_throughput(model_dir, day, policy)
+            rows.append(
+                (
+                    f"one worker, one core, file source, batches of {policy.max_events:,} / "
+                    f"{policy.max_wait_ms:g} ms, end to end",
+                    f"**{n / seconds:,.0f} events/s** ({n:,} in {seconds:.1f} s)",
+                )
+            )
+        counts, seconds, publish_s = redis_throughput(model_dir, day, BatchPolicy(10_000, 20.0))
+        rows.append(
+            (
+                "two workers, one core each, Redis Streams (2 partitions), batches of 10,000 / "
+                "20 ms, first batch to last",
+                f"**{sum(counts) / seconds:,.0f} events/s** ({counts[0]:,} + {counts[1]:,} in "
+                f"{seconds:.1f} s; publishing took {publish_s:.1f} s)",
+            )
+        )
+        n_paced = int(10_000 * args.latency_seconds)
+        paced = Path(tmp) / "paced.parquet"
+        pq.write_table(events.slice(0, n_paced), paced)
+        for policy in (BatchPolicy(1000, 2.0), BatchPolicy(1000, 1.0)):
+            p50, p99, p999, rate = paced_latency(model_dir, paced, 10_000, policy)
+            rows.append(
+                (
+                    f"latency at 10,000 events/s for {args.latency_seconds:g} s, batches "
+                    f"close at {policy.max_events:,} events or {policy.max_wait_ms:g} ms",
+                    f"P50 **{p50:.2f} ms**, P99 **{p99:.2f} ms**, P99.9 **{p999:.2f} ms** "
+                    f"(sustained {rate:,.0f} events/s)",
+                )
+            )
+    curve = memory_flat(model_dir, args.memory_events, args.memory_traders)
+    rows.append(
+        (
+            f"memory over {args.memory_events:,} events from {args.memory_traders:,} traders "
+            "(RSS at each million; live trader keys)",
+            "; ".join(f"{n // 1_000_000}M: {mb:,.0f} MiB ({k:,})" for n, mb, k in curve)
+            + f"; peak {peak_rss_mb():,.0f} MiB",
+        )
+    )
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print("| what | measured |")
+    print("|---|---|")
+    for what, value in rows:
+        print(f"| {what} | {value} |")
+
+
+if __name__ == "__main__":
+    main()
