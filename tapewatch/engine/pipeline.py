@@ -199,16 +199,10 @@ def _flagged_events(
 
 
 def _now(events: pa.Table) -> dict[str, int]:
-    grouped = (
-        pa.table(
-            {
-                "i": events.column("instrument_id"),
-                "t": pc.cast(events.column("timestamp"), pa.int64()),
-            }
-        )
-        .group_by("i")
-        .aggregate([("t", "max")])
-    )
-    return dict(
-        zip(grouped.column("i").to_pylist(), grouped.column("t_max").to_pylist(), strict=True)
-    )
+    """Each instrument's latest event time (µs) in the batch."""
+    encoded = pc.dictionary_encode(events.column("instrument_id")).combine_chunks()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    ts = pc.cast(events.column("timestamp"), pa.int64()).to_numpy()
+    latest = np.full(len(encoded.dictionary), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(latest, codes, ts)
+    return dict(zip(encoded.dictionary.to_pylist(), latest.tolist(), strict=True))

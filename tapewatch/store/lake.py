@@ -44,8 +44,7 @@ class ScoredLake:
         for name in EVENT_COLUMNS:
             if name in events.column_names:
                 table = table.append_column(name, events.column(name))
-        date = pc.strftime(table.column("timestamp"), format="%Y-%m-%d")
-        self._parts.append(table.append_column("date", date))
+        self._parts.append(table)
 
     @property
     def buffered_rows(self) -> int:
@@ -58,6 +57,9 @@ class ScoredLake:
             return 0
         table = pa.concat_tables(self._parts, promote_options="permissive")
         self._parts = []
+        table = table.append_column(
+            "date", pc.strftime(table.column("timestamp"), format="%Y-%m-%d")
+        )
         staging = self.root / f".staging-{segment:010d}"
         shutil.rmtree(staging, ignore_errors=True)
         ds.write_dataset(
