@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import tapewatch
@@ -12,8 +12,10 @@ from tapewatch.cli.demo import TRAINING_MIX
 from tapewatch.detect.anomaly import AutoencoderConfig
 from tapewatch.learn.registry import ModelBundle, load_model, save_model
 from tapewatch.learn.workflow import train_on_events
-from tapewatch.synth import MarketConfig, generate_market
+from tapewatch.synth import AbuseMix, MarketConfig, generate_market
 
+#: a tenth of the default abuse, nearer what real flow holds
+QUIET_MIX = AbuseMix(**{f.name: getattr(AbuseMix(), f.name) / 10 for f in fields(AbuseMix)})
 #: where benchmark models are kept between runs
 CACHE = Path("tapewatch-data/bench-cache")
 

@@ -9,26 +9,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import resource
-import sys
 import time
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import pyarrow as pa
-from demo_model import supervised_only, train_like_demo
+from demo_model import QUIET_MIX, supervised_only, train_like_demo
+from report import peak_rss_mb, print_table
 
 from tapewatch.detect.scoring import EXPLANATION_METHODS
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
 from tapewatch.features.config import FeatureConfig
 from tapewatch.features.engine import FeatureEngine
 from tapewatch.learn.registry import ModelBundle
-from tapewatch.synth import AbuseMix, MarketConfig, generate_market
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from tapewatch.synth import MarketConfig, generate_market
 
 
 def measure_scoring(label: str, day: pa.Table, model: ModelBundle) -> list[tuple[str, str]]:
@@ -110,17 +103,12 @@ def main() -> None:
 
     rows += measure_scoring("default mix, ~10 % abuse, XGBoost alone", day, supervised_only(model))
     rows += measure_scoring("default mix, ~10 % abuse, both models", day, model)
-    quiet_mix = AbuseMix(**{f.name: getattr(AbuseMix(), f.name) / 10 for f in fields(AbuseMix)})
-    quiet_day = generate_market(MarketConfig(n_events=args.events, seed=13, mix=quiet_mix))
+    quiet_day = generate_market(MarketConfig(n_events=args.events, seed=13, mix=QUIET_MIX))
     rows += measure_scoring("~1 % abuse, XGBoost alone", quiet_day, supervised_only(model))
     rows += measure_scoring("~1 % abuse, both models", quiet_day, model)
     rows.append(("peak RSS of the whole benchmark", f"{peak_rss_mb():,.0f} MiB"))
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print("| what | measured |")
-    print("|---|---|")
-    for what, value in rows:
-        print(f"| {what} | {value} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

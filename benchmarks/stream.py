@@ -15,22 +15,22 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import multiprocessing as mp
 import os
-import platform
-import resource
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import redis
-from demo_model import demo_model_dir
+from demo_model import QUIET_MIX, demo_model_dir
+from report import peak_rss_mb, print_table
 
 from tapewatch.engine.checkpoint import CheckpointStore
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
@@ -40,12 +40,7 @@ from tapewatch.engine.stream import BatchPolicy, DeadLetterSink, FileDeadLetters
 from tapewatch.learn.registry import load_model
 from tapewatch.store.alerts import AlertStore
 from tapewatch.store.lake import ScoredLake
-from tapewatch.synth import MarketConfig, generate_market
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from tapewatch.synth import AbuseMix, MarketConfig, generate_market
 
 
 def rss_mb() -> float:
@@ -61,10 +56,12 @@ def run_worker(
     work: Path,
     policy: BatchPolicy,
     max_idle: float | None = None,
+    explain: str = "treeshap",
 ) -> tuple[StreamWorker, float, float]:
     """A worker as `tapewatch stream` builds it; returns it with its first and last
     batch times (wall clock)."""
     model = load_model(model_dir, n_threads=1)
+    model = replace(model, scoring=replace(model.scoring, explanation=explain))
     worker = StreamWorker(
         source,
         ScoringPipeline(model, Provenance(model.version, model.config_hash, "bench")),
@@ -83,16 +80,23 @@ def run_worker(
     return worker, (times[0] if times else last), last
 
 
-def file_throughput(model_dir: Path, day: Path, policy: BatchPolicy) -> tuple[int, float]:
-    """Events and seconds for one worker, pinned to one core, over a file."""
+def file_throughput(
+    model_dir: Path, day: Path, policy: BatchPolicy, explain: str
+) -> tuple[int, int, float]:
+    """Events, alerts and seconds for one worker, pinned to one core, over a file."""
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         t = time.perf_counter()
         worker, _, _ = run_worker(
-            model_dir, FileSource(day), FileDeadLetters(work / "dead.jsonl"), work, policy
+            model_dir,
+            FileSource(day),
+            FileDeadLetters(work / "dead.jsonl"),
+            work,
+            policy,
+            explain=explain,
         )
-        return worker.metrics.events, time.perf_counter() - t
+        return worker.metrics.events, worker.metrics.alerts, time.perf_counter() - t
 
 
 def _redis_worker(args: tuple[str, int, Path, str, int, BatchPolicy]) -> tuple[int, float, float]:
@@ -224,56 +228,57 @@ def main() -> None:
     rows: list[tuple[str, str]] = []
     model_dir = demo_model_dir(args.train_events)
     with tempfile.TemporaryDirectory() as tmp:
-        day = Path(tmp) / "day.parquet"
-        events = generate_market(
-            MarketConfig(n_events=args.events, seed=11, date=dt.date(2026, 4, 14))
-        )
-        pq.write_table(events, day)
-        for policy in (BatchPolicy(1000, 2.0), BatchPolicy(10_000, 20.0)):
-            n, seconds = file_throughput(model_dir, day, policy)
+        days = {}
+        for name, seed, mix in (("~10 % abuse", 11, AbuseMix()), ("~1 % abuse", 13, QUIET_MIX)):
+            days[name] = Path(tmp) / f"day-{seed}.parquet"
+            events = generate_market(
+                MarketConfig(n_events=args.events, seed=seed, date=dt.date(2026, 4, 14), mix=mix)
+            )
+            pq.write_table(events, days[name])
+        for (name, day), explain in itertools.product(days.items(), ("treeshap", "saabas")):
+            policy = BatchPolicy(10_000, 20.0)
+            n, alerts, seconds = file_throughput(model_dir, day, policy, explain)
             rows.append(
                 (
-                    f"one worker, one core, file source, batches of {policy.max_events:,} / "
-                    f"{policy.max_wait_ms:g} ms, end to end",
+                    f"one worker, one core, file source, {name} ({alerts / n * 1e4:.0f} alerts "
+                    f"per 10k events, {explain}), batches of 10,000 / 20 ms, end to end",
                     f"**{n / seconds:,.0f} events/s** ({n:,} in {seconds:.1f} s)",
                 )
             )
-        counts, seconds, publish_s = redis_throughput(model_dir, day, BatchPolicy(10_000, 20.0))
+        quiet = days["~1 % abuse"]
+        counts, seconds, publish_s = redis_throughput(model_dir, quiet, BatchPolicy(10_000, 20.0))
         rows.append(
             (
-                "two workers, one core each, Redis Streams (2 partitions), batches of 10,000 / "
-                "20 ms, first batch to last",
+                "two workers, one core each, Redis Streams (2 partitions), ~1 % abuse, "
+                "treeshap, batches of 10,000 / 20 ms, first batch to last",
                 f"**{sum(counts) / seconds:,.0f} events/s** ({counts[0]:,} + {counts[1]:,} in "
                 f"{seconds:.1f} s; publishing took {publish_s:.1f} s)",
             )
         )
         n_paced = int(10_000 * args.latency_seconds)
         paced = Path(tmp) / "paced.parquet"
-        pq.write_table(events.slice(0, n_paced), paced)
+        pq.write_table(pq.read_table(quiet).slice(0, n_paced), paced)
         for policy in (BatchPolicy(1000, 2.0), BatchPolicy(1000, 1.0)):
             p50, p99, p999, rate = paced_latency(model_dir, paced, 10_000, policy)
             rows.append(
                 (
-                    f"latency at 10,000 events/s for {args.latency_seconds:g} s, batches "
-                    f"close at {policy.max_events:,} events or {policy.max_wait_ms:g} ms",
+                    f"latency at 10,000 events/s for {args.latency_seconds:g} s, ~1 % abuse, "
+                    f"batches close at {policy.max_events:,} events or {policy.max_wait_ms:g} ms",
                     f"P50 **{p50:.2f} ms**, P99 **{p99:.2f} ms**, P99.9 **{p999:.2f} ms** "
                     f"(sustained {rate:,.0f} events/s)",
                 )
             )
-    curve = memory_flat(model_dir, args.memory_events, args.memory_traders)
-    rows.append(
-        (
-            f"memory over {args.memory_events:,} events from {args.memory_traders:,} traders "
-            "(RSS at each million; live trader keys)",
-            "; ".join(f"{n // 1_000_000}M: {mb:,.0f} MiB ({k:,})" for n, mb, k in curve)
-            + f"; peak {peak_rss_mb():,.0f} MiB",
+    if args.memory_events:
+        curve = memory_flat(model_dir, args.memory_events, args.memory_traders)
+        rows.append(
+            (
+                f"memory over {args.memory_events:,} events from {args.memory_traders:,} traders "
+                "(RSS at each million; live trader keys)",
+                "; ".join(f"{n // 1_000_000}M: {mb:,.0f} MiB ({k:,})" for n, mb, k in curve)
+                + f"; peak {peak_rss_mb():,.0f} MiB",
+            )
         )
-    )
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print("| what | measured |")
-    print("|---|---|")
-    for what, value in rows:
-        print(f"| {what} | {value} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from tapewatch.cli.common import DEFAULT_DEADLETTER, DeadLetterDir, Quiet, console
+from tapewatch.cli.common import (
+    DEFAULT_DEADLETTER,
+    DeadLetterDir,
+    Explain,
+    Quiet,
+    console,
+    load_bundle,
+)
 from tapewatch.cli.progress import progress_bar
 from tapewatch.detect.rules import load_rules
 from tapewatch.engine.batch import ScoreResult, score_file
-from tapewatch.learn.registry import load_model
 
 
 def score(
@@ -22,12 +27,7 @@ def score(
     out: Annotated[Path, typer.Option(help="Scores file to write (Parquet, one row per event).")],
     alerts: Annotated[Path | None, typer.Option(help="Alerts file to write (Parquet).")] = None,
     batch_rows: Annotated[int, typer.Option(help="Events per micro-batch.")] = 100_000,
-    explain: Annotated[
-        str | None,
-        typer.Option(
-            help="Alert explanations: 'treeshap' (exact) or 'saabas' (cheaper); default: the model's."
-        ),
-    ] = None,
+    explain: Explain = None,
     rules: Annotated[
         Path | None,
         typer.Option(help="Rules file (TOML) to run beside the models; default: the shipped one."),
@@ -64,9 +64,7 @@ def run_score(
     rules: Path | None = None,
 ) -> ScoreResult:
     """Score a file and print what was read, rejected, flagged and raised."""
-    bundle = load_model(model_dir)
-    if explain is not None:
-        bundle = replace(bundle, scoring=replace(bundle.scoring, explanation=explain))
+    bundle = load_bundle(model_dir, explain)
     with progress_bar(out_console, "scoring", None, quiet=quiet) as advance:
         result = score_file(
             input_path,

@@ -12,7 +12,14 @@ import typer
 from rich.live import Live
 from rich.text import Text
 
-from tapewatch.cli.common import DEFAULT_DEADLETTER, DeadLetterDir, Quiet, console
+from tapewatch.cli.common import (
+    DEFAULT_DEADLETTER,
+    DeadLetterDir,
+    Explain,
+    Quiet,
+    console,
+    load_bundle,
+)
 from tapewatch.engine.checkpoint import CheckpointStore
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
 from tapewatch.engine.redis_streams import (
@@ -29,7 +36,6 @@ from tapewatch.engine.stream import (
     StreamSummary,
     StreamWorker,
 )
-from tapewatch.learn.registry import load_model
 from tapewatch.monitor.live import StreamMetrics
 from tapewatch.schema.writers import write_parquet_atomic
 from tapewatch.store.alerts import AlertStore
@@ -75,11 +81,12 @@ def stream(
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve Prometheus metrics on this port (/metrics).")
     ] = None,
+    explain: Explain = None,
     deadletter_dir: DeadLetterDir = DEFAULT_DEADLETTER,
     quiet: Quiet = False,
 ) -> None:
     """Score events as they arrive; persist alerts and scores; checkpoint to survive crashes."""
-    bundle = load_model(model)
+    bundle = load_bundle(model, explain)
     worker_name = _worker_name(source, partitions)
     src, dead = _source(source, partitions, group, worker_name, deadletter_dir)
     pipeline = ScoringPipeline(bundle, Provenance(bundle.version, bundle.config_hash, source))
