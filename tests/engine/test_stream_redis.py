@@ -8,13 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import redis
-from conftest import Hybrid
+from conftest import Hybrid, free_port
 
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.pipeline import Provenance
@@ -151,3 +152,36 @@ def test_a_malformed_message_goes_to_the_dead_letter_stream_and_the_worker_goes_
         f"bad:0/{negative}",
     ]
     assert b"price" in letters[1][1][b"field"]
+
+
+def test_a_running_worker_serves_its_figures_on_metrics(
+    redis_url: str, setup: tuple[Path, Path, pa.Table], tmp_path: Path
+) -> None:
+    model, day, _ = setup
+    url = f"{redis_url}/metrics-check"
+    publish(day, url, 1)
+    port = free_port()
+    run = tapewatch(*stream_args(url, model, "0", "m"), "--metrics-port", str(port), cwd=tmp_path)
+    seen: dict[str, float] = {}
+    deadline = time.monotonic() + 120
+    while run.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                text = r.read().decode()
+        except OSError:
+            time.sleep(0.1)
+            continue
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                seen[name] = float(value)
+        if seen.get("tapewatch_events_total", 0) > 0:
+            break
+        time.sleep(0.1)
+    run.communicate(timeout=300)
+    assert run.returncode == 0
+    assert seen["tapewatch_events_total"] > 0
+    assert seen['tapewatch_latency_seconds_bucket{le="+Inf"}'] >= seen["tapewatch_events_total"]
+    assert seen["tapewatch_latency_seconds_sum"] > 0
+    assert "tapewatch_lag_events" in seen
+    assert "tapewatch_dead_letters_total" in seen

@@ -17,10 +17,11 @@ from conftest import Hybrid
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.checkpoint import CheckpointStore
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
-from tapewatch.engine.sources import FileSource
-from tapewatch.engine.stream import BatchPolicy, FileDeadLetters, StreamWorker
+from tapewatch.engine.sources import Chunk, FileSource
+from tapewatch.engine.stream import BatchPolicy, FileDeadLetters, StreamWorker, merge_chunks
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.monitor.live import StreamMetrics
+from tapewatch.schema.jsonl_reader import parse_jsonl
 from tapewatch.store.alerts import AlertStore
 from tapewatch.store.lake import ScoredLake
 
@@ -159,3 +160,17 @@ def test_a_paced_file_source_hands_out_events_no_sooner_than_due(day_file: Path)
     due = np.concatenate(stamps)[:300]
     np.testing.assert_allclose(np.diff(due), 1e9 / 2000, rtol=1e-6)
     assert elapsed >= 299 / 2000  # it waited for the events to fall due
+
+
+def test_chunks_merge_into_one_batch_and_dead_letters_still_find_their_message() -> None:
+    def chunk(lines: list[bytes], ids: tuple[str, ...]) -> Chunk:
+        raw = parse_jsonl(b"\n".join(lines), 1, "redis")
+        return Chunk(raw, {"s": ids[-1]}, np.zeros(raw.num_rows, np.int64), ids)
+
+    first = chunk([b'{"a": 1}', b"{broken"], ("s/1-0", "s/1-1"))
+    second = chunk([b"{broken", b'{"a": 2}', b'{"a": 3}'], ("s/2-0", "s/2-1", "s/2-2"))
+    (merged,) = merge_chunks([first, second])
+    assert merged.raw.table.column("a").to_pylist() == [1, 2, 3]
+    assert merged.positions == {"s": "s/2-2"}
+    assert [merged.ids[line - 1] for line in merged.raw.lines()] == ["s/1-0", "s/2-1", "s/2-2"]
+    assert [merged.ids[d.line - 1] for d in merged.raw.rejected] == ["s/1-1", "s/2-0"]
