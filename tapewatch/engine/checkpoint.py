@@ -16,6 +16,8 @@ class Checkpoint:
     """Everything a worker needs to go on exactly where it stopped."""
 
     model_version: str
+    #: what the worker reads (its source URL)
+    source: str
     #: ScoringPipeline.snapshot()
     pipeline: bytes
     #: per partition, the position of the last event inside `pipeline`

@@ -99,7 +99,6 @@ class StreamWorker:
 
     _positions: dict[str, str] = field(default_factory=dict, init=False)
     _segment: int = field(default=0, init=False)
-    _alerts_written: list[pa.Table] = field(default_factory=list, init=False)
 
     def run(self, stop: threading.Event | None = None) -> StreamSummary:
         """Process until the source ends, the worker idles out, or `stop` is set."""
@@ -148,6 +147,12 @@ class StreamWorker:
             raise ValueError(
                 f"{self.checkpoints.path}: written with model {checkpoint.model_version}, "
                 f"not {self.pipeline.model.version}; use a new checkpoint directory"
+            )
+        source = self.pipeline.provenance.input_hash
+        if checkpoint.source != source:
+            raise ValueError(
+                f"{self.checkpoints.path}: written reading {checkpoint.source!r}, not "
+                f"{source!r}; use a new checkpoint directory"
             )
         self.pipeline.restore(checkpoint.pipeline)
         self._positions = dict(checkpoint.positions)
@@ -227,6 +232,7 @@ class StreamWorker:
             self.checkpoints.save(
                 Checkpoint(
                     self.pipeline.model.version,
+                    self.pipeline.provenance.input_hash,
                     self.pipeline.snapshot(),
                     dict(self._positions),
                     self._segment,

@@ -174,3 +174,13 @@ def test_chunks_merge_into_one_batch_and_dead_letters_still_find_their_message()
     assert merged.positions == {"s": "s/2-2"}
     assert [merged.ids[line - 1] for line in merged.raw.lines()] == ["s/1-0", "s/2-1", "s/2-2"]
     assert [merged.ids[d.line - 1] for d in merged.raw.rejected] == ["s/1-1", "s/2-0"]
+
+
+def test_a_checkpoint_of_another_source_is_refused(
+    hybrid: Hybrid, day_file: Path, tmp_path: Path
+) -> None:
+    worker(hybrid.model, day_file, tmp_path, BatchPolicy(5000, 0.0)).run()
+    other = worker(hybrid.model, day_file, tmp_path, BatchPolicy(5000, 0.0))
+    other.pipeline.provenance = Provenance(hybrid.model.version, "c", "file://other.parquet")
+    with pytest.raises(ValueError, match="written reading 'file://day.parquet'"):
+        other.run()
