@@ -17,7 +17,7 @@ from conftest import Hybrid
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.checkpoint import CheckpointStore
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
-from tapewatch.engine.sources import Chunk, FileSource
+from tapewatch.engine.sources import Chunk, FileSource, file_source_from_url
 from tapewatch.engine.stream import BatchPolicy, FileDeadLetters, StreamWorker, merge_chunks
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.monitor.live import StreamMetrics
@@ -182,5 +182,22 @@ def test_a_checkpoint_of_another_source_is_refused(
     worker(hybrid.model, day_file, tmp_path, BatchPolicy(5000, 0.0)).run()
     other = worker(hybrid.model, day_file, tmp_path, BatchPolicy(5000, 0.0))
     other.pipeline.provenance = Provenance(hybrid.model.version, "c", "file://other.parquet")
-    with pytest.raises(ValueError, match="written reading 'file://day.parquet'"):
+    with pytest.raises(ValueError, match=r"written reading 'file://day\.parquet'"):
         other.run()
+
+
+def test_a_file_url_sets_pace_or_speed_and_rejects_unknown_options(day_file: Path) -> None:
+    source = file_source_from_url(f"file://{day_file}?speed=1000")
+    assert (source.path, source.rate, source.speed) == (day_file, None, 1000.0)
+    with pytest.raises(ValueError, match="unknown option"):
+        file_source_from_url(f"file://{day_file}?rte=5")
+
+
+def test_speed_replays_event_time_faster(hybrid: Hybrid, day_file: Path) -> None:
+    source = FileSource(day_file, speed=1e6)  # a million times faster than it happened
+    chunk = source.read(500, 0.01)
+    assert chunk is not None
+    assert chunk.raw.num_rows > 0
+    n = chunk.raw.num_rows
+    event_us = pc.cast(hybrid.unseen_day.column("timestamp"), pa.int64()).to_numpy()[:n]
+    np.testing.assert_allclose(np.diff(chunk.arrived_ns), np.diff(event_us) * 1000 / 1e6, atol=1.0)
