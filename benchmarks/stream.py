@@ -34,7 +34,12 @@ from report import peak_rss_mb, print_table
 
 from tapewatch.engine.checkpoint import CheckpointStore
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
-from tapewatch.engine.redis_streams import RedisDeadLetters, RedisSource, publish
+from tapewatch.engine.redis_streams import (
+    RedisDeadLetters,
+    RedisSource,
+    publish,
+    wait_for_redis,
+)
 from tapewatch.engine.sources import FileSource, Source
 from tapewatch.engine.stream import BatchPolicy, DeadLetterSink, FileDeadLetters, StreamWorker
 from tapewatch.learn.registry import load_model
@@ -124,13 +129,7 @@ def redis_throughput(
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            client = redis.Redis(port=port)
-            for _ in range(100):
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    time.sleep(0.05)
+            wait_for_redis(redis.Redis(port=port))
             url = f"redis://127.0.0.1:{port}/bench"
             t = time.perf_counter()
             publish(day, url, 2)

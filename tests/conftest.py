@@ -12,7 +12,6 @@ import datetime as dt
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ import pytest
 import redis
 
 from tapewatch.detect.anomaly import AutoencoderConfig
+from tapewatch.engine.redis_streams import wait_for_redis
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.learn.workflow import TrainOutcome, train_on_events
 from tapewatch.synth import AbuseMix, MarketConfig, generate_market
@@ -69,16 +69,11 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis"))],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    else:
+    try:
+        wait_for_redis(redis.Redis(port=port))
+    except redis.ConnectionError:
         server.kill()
-        raise RuntimeError("redis-server did not start")
+        raise
     yield f"redis://127.0.0.1:{port}"
     server.terminate()
     server.wait(timeout=10)

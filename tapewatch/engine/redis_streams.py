@@ -57,6 +57,19 @@ def connect(url: str) -> RedisTarget:
     return RedisTarget(client, prefix)
 
 
+def wait_for_redis(client: redis.Redis, seconds: float = 5.0) -> None:
+    """Return once the server answers PING; ConnectionError after `seconds` without."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def partition_of(instrument_id: str, partitions: int) -> int:
     """A stable partition for an instrument: the same in every process and run."""
     digest = hashlib.blake2b(instrument_id.encode(), digest_size=8).digest()
