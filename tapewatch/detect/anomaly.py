@@ -124,6 +124,9 @@ class AnomalyDetector:
         start = np.zeros((2, len(lengths), h.shape[1]), dtype=np.float32)
         start[0, carried] = h[segments.slot[carried]]
         start[1, carried] = c[segments.slot[carried]]
+        if len(lengths) * int(lengths.max()) <= RUN_EVENTS:  # small: one call, padding and all
+            self._run_padded(values, segments, np.arange(len(lengths)), start, h, c, errors)
+            return errors
         # segments of similar length run together: padding costs at most 2x
         bucket = np.ceil(np.log2(lengths)).astype(np.int64)
         order = np.argsort(bucket, kind="stable")

@@ -225,6 +225,7 @@ class StreamWorker:
         return self.store.put(self.pipeline.alert_table(alerts))
 
     def _checkpoint(self) -> None:
+        self.store.sync()
         if self.lake is not None and self.lake.buffered_rows:
             self._segment += 1
             self.lake.flush(self._segment)
