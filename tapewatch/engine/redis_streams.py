@@ -207,6 +207,10 @@ class RedisSource:
                 self.target.client.xack(stream, self.group, *done[start : start + 10_000])
             self._unacked[stream] = [i for i in self._unacked[stream] if _id_key(i) > limit]
 
+    def unacknowledged(self) -> int:
+        """Entries this worker holds, delivered and not yet acknowledged."""
+        return sum(len(ids) for ids in self._unacked.values())
+
     def lag(self) -> int:
         """Entries in these partitions not yet delivered to the group."""
         total = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -18,9 +19,12 @@ import redis
 from conftest import Hybrid, free_port
 
 from tapewatch.engine.batch import score_events
-from tapewatch.engine.pipeline import Provenance
-from tapewatch.engine.redis_streams import partition_of, publish
-from tapewatch.learn.registry import save_model
+from tapewatch.engine.checkpoint import CheckpointStore
+from tapewatch.engine.pipeline import Provenance, ScoringPipeline
+from tapewatch.engine.redis_streams import RedisDeadLetters, RedisSource, partition_of, publish
+from tapewatch.engine.stream import BatchPolicy, StreamWorker
+from tapewatch.learn.registry import load_model, save_model
+from tapewatch.store.alerts import AlertStore
 from tapewatch.store.lake import ScoredLake
 
 PARTITIONS = 4
@@ -185,3 +189,48 @@ def test_a_running_worker_serves_its_figures_on_metrics(
     assert seen["tapewatch_latency_seconds_sum"] > 0
     assert "tapewatch_lag_events" in seen
     assert "tapewatch_dead_letters_total" in seen
+
+
+class SlowLake(ScoredLake):
+    """A lake on a slow disk: every batch's append takes 20 ms."""
+
+    def append(self, events: pa.Table, scores: pa.Table) -> None:
+        time.sleep(0.02)
+        super().append(events, scores)
+
+
+def test_a_slow_sink_leaves_the_backlog_in_redis_and_the_worker_bounded(
+    redis_url: str, setup: tuple[Path, Path, pa.Table], tmp_path: Path
+) -> None:
+    model_dir, day, expected = setup
+    url = f"{redis_url}/slow-sink"
+    publish(day, url, 1)
+    model = load_model(model_dir)
+    source = RedisSource(url, [0], "surveillance", "slow")
+    lake = SlowLake(tmp_path / "lake")
+    worker = StreamWorker(
+        source,
+        ScoringPipeline(model, Provenance(model.version, model.config_hash, url)),
+        AlertStore(str(tmp_path / "alerts.db")),
+        RedisDeadLetters(url),
+        BatchPolicy(500, 5.0),
+        lake=lake,
+        checkpoints=CheckpointStore(tmp_path / "ckpt"),
+        checkpoint_seconds=0.5,
+        max_idle_seconds=1.0,
+    )
+    seen: list[tuple[int, int, int, int]] = []
+    worker.on_batch = lambda m: seen.append(
+        (m.events, source.lag(), lake.buffered_rows, source.unacknowledged())
+    )
+    worker.run()
+    total = pq.read_metadata(day).num_rows
+    assert worker.metrics.events == total
+    lags = [lag for _, lag, _, _ in seen]
+    assert lags[0] > total / 2  # the backlog waited in Redis, not in the worker
+    assert lags[-1] == 0
+    assert all(a >= b for a, b in itertools.pairwise(lags))
+    # the worker held at most what it read since its last checkpoint (0.5 s at its pace)
+    assert max(buffered for *_, buffered, _ in seen) < total / 4
+    assert max(unacked for *_, unacked in seen) < total / 4
+    assert same_alerts(worker.alerts_raised(), expected)
