@@ -177,8 +177,11 @@ class AnomalyDetector:
 
     def score(self, feature_errors: F32) -> F64:
         """Calibrated score in [0, 1]: the share of held-out normal events with less error."""
-        error = feature_errors.mean(axis=1, dtype=np.float64)
-        rank = np.searchsorted(self.calibration, error, side="right")
+        return self.calibrated(feature_errors.mean(axis=1, dtype=np.float64))
+
+    def calibrated(self, mean_errors: F64) -> F64:
+        """`score` of events given their errors already averaged over the columns."""
+        rank = np.searchsorted(self.calibration, mean_errors, side="right")
         scores: F64 = rank / len(self.calibration)
         return scores
 

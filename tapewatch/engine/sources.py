@@ -87,6 +87,8 @@ class FileSource:
         self.speed = speed
         self._batches: Iterator[RawTable] | None = None
         self._pending: RawTable | None = None
+        #: when each pending row falls due (paced replays), computed once per block read
+        self._pending_due: I64 | None = None
         self._row = 0
         self._skip = 0
         self._start_ns = 0
@@ -101,16 +103,20 @@ class FileSource:
         raw = self._peek()
         if raw is None:
             return None
-        head = raw if raw.num_rows <= max_rows else _slice(raw, 0, max_rows)
-        due = self._due_ns(head)
         now = time.monotonic_ns()
+        head = min(raw.num_rows, max_rows)
+        due = self._pending_due[:head] if self._pending_due is not None else np.full(head, now)
         if due[0] > now:  # nothing due yet: wait for the first, at most the timeout
             time.sleep(min((due[0] - now) / 1e9, timeout_s))
             now = time.monotonic_ns()
         n = int(np.searchsorted(due, now, side="right"))
         if n == 0:
             return empty_chunk(str(self.path))
-        self._pending = _slice(raw, n, raw.num_rows - n) if n < raw.num_rows else None
+        if n < raw.num_rows:
+            self._pending = _slice(raw, n, raw.num_rows - n)
+            self._pending_due = None if self._pending_due is None else self._pending_due[n:]
+        else:
+            self._pending, self._pending_due = None, None
         self._row += n
         return Chunk(_slice(raw, 0, n), {self.PARTITION: str(self._row)}, due[:n])
 
@@ -132,12 +138,15 @@ class FileSource:
                     return None
             raw = self._pending
             if self._row >= self._skip:
+                if self._pending_due is None and (self.rate or self.speed):
+                    self._pending_due = self._due_ns(raw)
                 return raw
             drop = min(self._skip - self._row, raw.num_rows)
             self._row += drop
             self._pending = _slice(raw, drop, raw.num_rows - drop) if drop < raw.num_rows else None
 
     def _due_ns(self, raw: RawTable) -> I64:
+        """When each row of a newly read block falls due (monotonic ns)."""
         n = raw.num_rows
         if self.rate is not None:
             index = np.arange(self._row, self._row + n) - self._skip
@@ -148,7 +157,7 @@ class FileSource:
                 self._first_event_us = int(us[0])
             offset = (us - (self._first_event_us or 0)) * (1000 / self.speed)
             return self._start_ns + offset.astype(np.int64)
-        return np.full(n, time.monotonic_ns(), dtype=np.int64)
+        return np.full(n, self._start_ns, dtype=np.int64)
 
 
 class StdinSource:

@@ -32,6 +32,8 @@ class AnomalyFit:
 
     detector: AnomalyDetector
     summary: dict[str, Any]
+    #: each event's reconstruction error (mean over the columns), from the scoring path
+    mean_errors: F64
 
 
 def fit_anomaly_detector(
@@ -76,8 +78,8 @@ def fit_anomaly_detector(
     uncalibrated = AnomalyDetector(
         trained.onnx_model, np.zeros(1), columns, trained.scaling, config
     )
-    errors = uncalibrated.errors_of(slots, ts, features, idle)
-    calibration = errors[normal & held_out].mean(axis=1, dtype=np.float64)
+    mean_errors = uncalibrated.errors_of(slots, ts, features, idle).mean(axis=1, dtype=np.float64)
+    calibration = mean_errors[normal & held_out]
     detector = AnomalyDetector(trained.onnx_model, calibration, columns, trained.scaling, config)
     summary = {
         "trained_on": source,
@@ -92,7 +94,7 @@ def fit_anomaly_detector(
         "train_loss": round(trained.train_loss, 6),
         "valid_loss": round(trained.valid_loss, 6),
     }
-    return AnomalyFit(detector, summary)
+    return AnomalyFit(detector, summary, mean_errors)
 
 
 def training_sequences(segments: Segments, window: int) -> tuple[I64, B]:

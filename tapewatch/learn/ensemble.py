@@ -29,9 +29,10 @@ def add_autoencoder(
     unlabelled: pa.Table | None = None,
     unlabelled_name: str = "",
     on_epoch: Callable[[int, float, float], None] | None = None,
-) -> ModelBundle:
+) -> tuple[ModelBundle, F64]:
     """Train the autoencoder (on the unlabelled day if given, else on the labelled one) and
-    set the ensemble's thresholds on the labelled validation split."""
+    set the ensemble's thresholds on the labelled validation split; also the ae_score of
+    every labelled event."""
     columns = feature_columns(bundle.detector.features)
     if unlabelled is not None:
         features = compute_features_table(unlabelled, bundle.feature_config)
@@ -50,32 +51,37 @@ def add_autoencoder(
     )
     metadata = {**bundle.metadata, "autoencoder": fit.summary}
     with_ae = replace(bundle, anomaly=fit.detector, ae_config=config, metadata=metadata)
-    return set_ensemble_thresholds(with_ae, data)
+    # trained on the labelled day: its errors are already known, one pass is enough
+    ae = (
+        fit.detector.calibrated(fit.mean_errors)
+        if unlabelled is None
+        else anomaly_scores(with_ae, data.events, data.features)
+    )
+    return set_ensemble_thresholds(with_ae, data, ae), ae
 
 
-def set_ensemble_thresholds(bundle: ModelBundle, data: TrainingSet) -> ModelBundle:
+def set_ensemble_thresholds(bundle: ModelBundle, data: TrainingSet, ae: F64) -> ModelBundle:
     """Ensemble thresholds passing `target_fpr` of normal validation events, with and
-    without trader ids (as for the supervised threshold)."""
+    without trader ids (as for the supervised threshold); `ae` is every labelled event's
+    ae_score."""
     anomaly = _anomaly(bundle)
     valid = data.split.valid
     normal = valid[data.classes[valid] == NONE_CLASS]
-    slots, ts = trader_slots(data.events, bundle.feature_config.timezone)
-    idle = bundle.feature_config.evict_idle_seconds
-    ae = anomaly.score(anomaly.errors_of(slots, ts, data.features, idle)[normal])
+    x = data.features[normal]
     # without trader ids an event has no key history and no trader features
-    x_masked = data.features.copy()
+    x_masked = x.copy()
     x_masked[:, TRADER_COLUMNS] = np.nan
-    no_key = np.full(len(slots), -1, dtype=np.int64)
-    ae_masked = anomaly.score(anomaly.errors_of(no_key[normal], ts[normal], x_masked[normal], idle))
+    no_key = np.full(len(normal), -1, dtype=np.int64)
+    ts = np.zeros(len(normal))  # keyless events: their times never matter
+    idle = bundle.feature_config.evict_idle_seconds
+    ae_masked = anomaly.score(anomaly.errors_of(no_key, ts, x_masked, idle))
     w = bundle.scoring.ensemble_weight
     fpr = bundle.scoring.target_fpr
     scoring = replace(
         bundle.scoring,
-        ensemble_threshold=fpr_threshold(
-            w * bundle.detector.score(data.features[normal]) + (1 - w) * ae, fpr
-        ),
+        ensemble_threshold=fpr_threshold(w * bundle.detector.score(x) + (1 - w) * ae[normal], fpr),
         anonymous_ensemble_threshold=fpr_threshold(
-            w * bundle.detector.score(x_masked[normal]) + (1 - w) * ae_masked, fpr
+            w * bundle.detector.score(x_masked) + (1 - w) * ae_masked, fpr
         ),
     )
     return replace(bundle, scoring=scoring)

@@ -13,7 +13,7 @@ from tapewatch.detect.decision import decide, scores_table
 from tapewatch.detect.scoring import ScoringConfig
 from tapewatch.detect.supervised import N_CLASSES, XGBoostConfig
 from tapewatch.features.config import FeatureConfig
-from tapewatch.learn.ensemble import add_autoencoder, anomaly_scores
+from tapewatch.learn.ensemble import add_autoencoder
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.learn.train import fit_model, prepare
 from tapewatch.learn.tune import tune
@@ -77,7 +77,7 @@ def train_on_events(
     )
     ae_test = None
     if ae_config is not None:
-        bundle = add_autoencoder(
+        bundle, ae_all = add_autoencoder(
             bundle,
             data,
             ae_config,
@@ -85,7 +85,7 @@ def train_on_events(
             unlabelled_name=unlabelled_name,
             on_epoch=on_epoch,
         )
-        ae_test = anomaly_scores(bundle, events, data.features)[s.test]
+        ae_test = ae_all[s.test]
     test_events = events.take(pa.array(s.test))
     decisions = decide(bundle.detector, data.features[s.test], bundle.scoring, ae_test)
     report = evaluate(scores_table(test_events.column("transaction_id"), decisions), test_events)

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import Hybrid
+from kit import same_alerts
 
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.pipeline import Provenance
@@ -40,11 +41,6 @@ def run(args: list[str], cwd: Path, stdin: Path | None = None) -> subprocess.Com
     )
 
 
-def same(got: pa.Table, expected: pa.Table) -> bool:
-    keep = [c for c in expected.column_names if c not in ("config_hash", "input_hash")]
-    return got.select(keep).equals(expected.select(keep))
-
-
 @pytest.mark.parametrize("source", ["file://day.parquet", "stdin"])
 def test_stream_writes_the_same_alerts_as_score(setup: tuple[Path, pa.Table], source: str) -> None:
     work, expected = setup
@@ -58,7 +54,7 @@ def test_stream_writes_the_same_alerts_as_score(setup: tuple[Path, pa.Table], so
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "end of input: 12,000 events scored" in " ".join(done.stdout.split())
-    assert same(pq.read_table(work / f"{name}-alerts.parquet"), expected)
+    assert same_alerts(pq.read_table(work / f"{name}-alerts.parquet"), expected)
 
 
 def test_an_unknown_source_is_one_clear_error(setup: tuple[Path, pa.Table]) -> None:
