@@ -1,7 +1,7 @@
 PYTHON ?= python3
 STAMP := .make/installed
 
-.PHONY: install demo test lint typecheck unit bench docs clean
+.PHONY: install demo test lint typecheck servers unit bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
@@ -23,7 +23,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	mypy tapewatch
 
-unit: $(STAMP)
+## what the tests start for themselves: redis-server, PostgreSQL, Chromium (Debian packages)
+servers:
+	bash scripts/install-system-deps.sh
+
+unit: $(STAMP) servers
 	$(PYTHON) -m pytest -n 2 tests
 
 ## speed and memory targets (docs/PERFORMANCE.md)

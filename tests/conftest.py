@@ -1,4 +1,5 @@
-"""Shared pytest set-up: makes tests/kit.py importable as `kit`; a small hybrid model."""
+"""Shared pytest set-up: makes tests/kit.py importable as `kit`; a small hybrid model; real servers
+(redis-server, PostgreSQL) and a headless Chromium driven by Playwright."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import datetime as dt
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +18,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pytest
 import redis
+from playwright.sync_api import Browser, sync_playwright
+from servers import CHROMIUM, INSTALL_HINT, free_port, postgres_server
+from workbench import Workbench, build_workbench
 
 from tapewatch.detect.anomaly import AutoencoderConfig
 from tapewatch.engine.redis_streams import wait_for_redis
@@ -51,11 +54,11 @@ def hybrid() -> Hybrid:
     return Hybrid(day, outcome, unseen)
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@pytest.fixture(scope="session")
+def workbench(hybrid: Hybrid, tmp_path_factory: pytest.TempPathFactory) -> Workbench:
+    """The hybrid model's unseen day scored into a store and a lake, with a user per role.
+    Tests that change the store work on a copy (`tmp_path`) or only add to it."""
+    return build_workbench(hybrid.model, hybrid.unseen_day, tmp_path_factory.mktemp("workbench"))
 
 
 @pytest.fixture(scope="session")
@@ -77,3 +80,37 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"redis://127.0.0.1:{port}"
     server.terminate()
     server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on a free port with a database `tapewatch`, as a SQLAlchemy
+    URL (psycopg 3); one per test worker, deleted at the end."""
+    with postgres_server("tapewatch") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium, which the test set-up installs: missing is a failure, not a skip."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: {INSTALL_HINT}", pytrace=False)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    """A headless Chromium driven by Playwright; never a browser that Playwright downloads."""
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"],
+        )  # fmt: skip
+        yield chromium
+        chromium.close()
+    finally:
+        playwright.stop()

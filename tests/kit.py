@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from tapewatch.schema.columns import EVENT_SCHEMA
+from tapewatch.schema.columns import ALERT_SCHEMA, EVENT_SCHEMA
 
 T0_US = 1_772_443_800_000_000  # 2026-03-02 09:30:00 UTC
 STATUSES = np.array(["NEW", "MODIFIED", "CANCELLED", "EXECUTED"])
@@ -58,3 +58,30 @@ def same_alerts(got: pa.Table, expected: pa.Table, *, any_order: bool = False) -
     if any_order:
         got, expected = got.sort_by("alert_id"), expected.sort_by("alert_id")
     return bool(got.select(keep).equals(expected.select(keep)))
+
+
+def random_alerts(n: int, *, seed: int = 0, n_instruments: int = 5) -> pa.Table:
+    """A table of n well-formed alerts in the contract's alert columns."""
+    rng = np.random.default_rng(seed)
+    start = T0_US + np.sort(rng.integers(0, 6 * 3600 * 1_000_000, n))
+    kinds = np.array(["SPOOFING", "LAYERING", "WASH_TRADING", "QUOTE_STUFFING"])
+    return pa.Table.from_pydict(
+        {
+            "alert_id": [f"AL-{seed:04d}{i:012d}" for i in range(n)],
+            "trader_id": [f"ACC{i:04d}" for i in rng.integers(0, 30, n)],
+            "instrument_id": [f"INST{i}" for i in rng.integers(0, n_instruments, n)],
+            "manipulation_type": rng.choice(kinds, n).tolist(),
+            "score": rng.uniform(0.5, 1.0, n).round(6).tolist(),
+            "start": pa.array(start, pa.int64()).cast(ALERT_SCHEMA.field("start").type),
+            "end": pa.array(start + 5_000_000, pa.int64()).cast(ALERT_SCHEMA.field("end").type),
+            "transaction_ids": [[f"T{seed}-{i}-{j}" for j in range(3)] for i in range(n)],
+            "explanation": ["why"] * n,
+            "top_features": ['[{"feature": "x", "value": 1.0}]'] * n,
+            "model_version": ["tw-test"] * n,
+            "config_hash": ["c"] * n,
+            "input_hash": ["i"] * n,
+            "detected_by": ["known pattern"] * n,
+            "rule_hits": [["self_trade"] if i % 2 else [] for i in range(n)],
+        },
+        schema=ALERT_SCHEMA,
+    )

@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from tapewatch.cli import audit, demo, evaluate, generate, queue, score, stream, train
+from tapewatch.cli import audit, demo, evaluate, generate, queue, score, serve, stream, train
 from tapewatch.cli import map as map_cmd
 from tapewatch.learn.registry import ModelFormatError
 from tapewatch.learn.train import TrainingDataError
@@ -30,6 +30,9 @@ app.command("map")(map_cmd.map_command)
 app.command("queue")(queue.queue)
 app.command("stream")(stream.stream)
 app.command("publish")(stream.publish_command)
+app.command("serve")(serve.serve)
+app.add_typer(serve.users, name="users")
+app.add_typer(serve.audit_log, name="audit-log")
 
 #: errors a user can fix: one clear line, exit code 2, no traceback
 USER_ERRORS = (ContractError, ModelFormatError, TrainingDataError, FileNotFoundError, ValueError)

@@ -25,6 +25,16 @@ Explain = Annotated[
 ]
 
 
+Db = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        help="The store: a SQLite file or a database URL (postgresql+psycopg://user@host/db).",
+    ),
+]
+DEFAULT_DB = "tapewatch-data/tapewatch.db"
+
+
 def load_bundle(model_dir: Path, explain: str | None = None) -> ModelBundle:
     """A model directory, with its explanation method overridden if asked."""
     bundle = load_model(model_dir)

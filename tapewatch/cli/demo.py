@@ -94,6 +94,8 @@ def run_demo(
         deadletter_dir=deadletter,
         quiet=quiet,
         out_console=out_console,
+        db=str(data_dir / "tapewatch.db"),
+        lake=data_dir / "lake",
     )
 
     out_console.rule("5/5 evaluate on the unseen day")
@@ -114,11 +116,17 @@ def run_demo(
         ("unseen day", test_path),
         ("scores", scores_path),
         ("alerts", alerts_path),
+        ("store (alerts for review)", data_dir / "tapewatch.db"),
+        ("lake (scored events)", data_dir / "lake"),
         ("dead letters", deadletter),
     ):
         files.add_row(name, str(path))
     out_console.print(files)
     out_console.print(f"model version {bundle.version}")
+    out_console.print(
+        "review the alerts in a browser: `tapewatch users add NAME --role analyst` prints a key,"
+        " `tapewatch serve` starts the workbench on http://127.0.0.1:8000"
+    )
 
 
 def _write_day(config: MarketConfig, path: Path, out_console: Console, *, quiet: bool) -> pa.Table:

@@ -19,6 +19,9 @@ from tapewatch.cli.common import (
 from tapewatch.cli.progress import progress_bar
 from tapewatch.detect.rules import load_rules
 from tapewatch.engine.batch import ScoreResult, score_file
+from tapewatch.store.alerts import AlertStore
+from tapewatch.store.lake import ScoredLake
+from tapewatch.store.versions import register_model
 
 
 def score(
@@ -31,6 +34,16 @@ def score(
     rules: Annotated[
         Path | None,
         typer.Option(help="Rules file (TOML) to run beside the models; default: the shipped one."),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Also store the alerts for review (SQLite file or database URL)."
+        ),
+    ] = None,
+    lake: Annotated[
+        Path | None,
+        typer.Option(help="Also write the scored events to this lake (by date and instrument)."),
     ] = None,
     deadletter_dir: DeadLetterDir = DEFAULT_DEADLETTER,
     quiet: Quiet = False,
@@ -47,6 +60,8 @@ def score(
         out_console=console(),
         explain=explain,
         rules=rules,
+        db=db,
+        lake=lake,
     )
 
 
@@ -62,6 +77,8 @@ def run_score(
     out_console: Console,
     explain: str | None = None,
     rules: Path | None = None,
+    db: str | None = None,
+    lake: Path | None = None,
 ) -> ScoreResult:
     """Score a file and print what was read, rejected, flagged and raised."""
     bundle = load_bundle(model_dir, explain)
@@ -75,6 +92,7 @@ def run_score(
             batch_rows=batch_rows,
             on_progress=advance,
             rules=load_rules(rules),
+            lake=None if lake is None else ScoredLake(lake),
         )
     s = result.summary
     out_console.print(
@@ -84,4 +102,12 @@ def run_score(
         f" {s.n_alerts:,} alerts; model {bundle.version}"
     )
     out_console.print(f"scores: {out}" + (f"   alerts: {alerts}" if alerts else ""))
+    if db is not None:
+        store = AlertStore(db)
+        register_model(store.engine, bundle.version, str(model_dir.resolve()), bundle.config_hash)
+        store.put(result.alerts)
+        store.close()
+        out_console.print(f"stored {result.alerts.num_rows:,} alerts for review in {db}")
+    if lake is not None:
+        out_console.print(f"scored events in the lake: {lake}")
     return result

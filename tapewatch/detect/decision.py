@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +36,8 @@ class Decisions:
     #: calibrated anomaly score (None without an autoencoder) and its novelty flag
     ae_score: F64 | None = None
     novel: npt.NDArray[np.bool_] | None = None
+    #: the threshold each row's score was held against
+    threshold: F64 | None = None
 
     @property
     def predicted_names(self) -> npt.NDArray[np.object_]:
@@ -80,15 +83,34 @@ def decide(
     if ae_score is not None and scoring.ensemble_threshold is not None:
         w = scoring.ensemble_weight
         score = w * xgb_score + (1 - w) * ae_score
-        flagged = score >= _thresholds(
+        threshold = _thresholds(
             anonymous, scoring.ensemble_threshold, scoring.anonymous_ensemble_threshold
         )
+        flagged = score >= threshold
         novel = ae_score >= scoring.novelty_level
     else:
+        threshold = _thresholds(anonymous, scoring.alert_threshold, scoring.anonymous_threshold)
         score, flagged = xgb_score, known
     predicted = np.full(len(score), NONE_CLASS, dtype=np.int64)
     predicted[flagged] = detector.typology(features[flagged])
-    return Decisions(score, xgb_score, flagged, predicted, known, ae_score, novel)
+    return Decisions(score, xgb_score, flagged, predicted, known, ae_score, novel, threshold)
+
+
+class RiskLevel(StrEnum):
+    """How urgent a score is, relative to the threshold it was held against."""
+
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    CRITICAL = "CRITICAL"
+
+
+def risk_level(score: float, threshold: float) -> RiskLevel:
+    """LOW below half the threshold, MEDIUM up to it, HIGH once flagged, CRITICAL in the
+    upper half of the way from the threshold to 1."""
+    if score >= threshold:
+        return RiskLevel.CRITICAL if score >= (1.0 + threshold) / 2 else RiskLevel.HIGH
+    return RiskLevel.MEDIUM if score >= threshold / 2 else RiskLevel.LOW
 
 
 def _thresholds(anonymous: npt.NDArray[np.bool_], known: float, unknown: float | None) -> F64:

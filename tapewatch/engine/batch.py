@@ -15,6 +15,7 @@ from tapewatch.learn.hashing import file_sha256
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.schema.load import load_events
 from tapewatch.schema.writers import write_parquet_atomic
+from tapewatch.store.lake import ScoredLake
 
 DEFAULT_BATCH_ROWS = 100_000
 
@@ -75,8 +76,10 @@ def score_file(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_progress: Callable[[int], None] | None = None,
     rules: RuleSet | None = None,
+    lake: ScoredLake | None = None,
 ) -> ScoreResult:
-    """Validate and score a file; write scores and alerts atomically."""
+    """Validate and score a file; write scores and alerts atomically, and the scored
+    events to the lake if one is given (scoring the same file again replaces them)."""
     loaded = load_events(path, deadletter_dir=deadletter_dir)
     provenance = Provenance(model.version, model.config_hash, file_sha256(path))
     scores, alerts = score_events(
@@ -88,6 +91,9 @@ def score_file(
         rules=rules,
     )
     write_parquet_atomic(scores, scores_out)
+    if lake is not None:
+        lake.append(loaded.table, scores)
+        lake.flush(0, tag=provenance.input_hash[:16])
     if alerts_out is not None:
         write_parquet_atomic(alerts, alerts_out)
     summary = ScoreSummary(

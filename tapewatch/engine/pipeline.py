@@ -38,6 +38,10 @@ class ScoredBatch:
 
     scores: pa.Table
     closed_alerts: list[Alert]
+    #: the batch's feature rows, decisions and the keys' usual values (for explanations)
+    features: F32 | None = None
+    decisions: Decisions | None = None
+    usual: F32 | None = None
 
 
 class ScoringPipeline:
@@ -69,7 +73,8 @@ class ScoringPipeline:
         scores = scores_table(events.column("transaction_id"), d, hits)
         flagged = _flagged_events(events, d, x, batch.sequence, hits)
         closed = self.alerts.add(flagged, _now(events))
-        return ScoredBatch(scores, closed)
+        usual = None if batch.sequence is None else batch.sequence.usual
+        return ScoredBatch(scores, closed, x, d, usual)
 
     def snapshot(self) -> bytes:
         """The pipeline's state (features, per-key model state, open alerts) as bytes."""

@@ -205,7 +205,7 @@ class StreamWorker:
                 if result.good.num_rows:
                     goods.append(result.good)
             self._positions.update(chunk.positions)
-        n_alerts, n_events = 0, sum(g.num_rows for g in goods)
+        n_alerts, n_flagged, n_events = 0, 0, sum(g.num_rows for g in goods)
         if goods:
             events = (
                 goods[0]
@@ -214,10 +214,15 @@ class StreamWorker:
             )
             scored = self.pipeline.process(events)
             n_alerts = self._persist(scored.closed_alerts)
+            n_flagged = int(
+                np.count_nonzero(scored.scores.column("flagged").to_numpy(zero_copy_only=False))
+            )
             if self.lake is not None:
                 self.lake.append(events, scored.scores)
         arrived = np.concatenate([c.arrived_ns for c in chunks])
-        self.metrics.record_batch(time.monotonic_ns() - arrived, n_events, n_dead, n_alerts)
+        self.metrics.record_batch(
+            time.monotonic_ns() - arrived, n_events, n_dead, n_alerts, n_flagged
+        )
 
     def _persist(self, alerts: list[Alert]) -> int:
         if not alerts:

@@ -29,6 +29,7 @@ class StreamMetrics:
         self.events = 0
         self.dead_letters = 0
         self.alerts = 0
+        self.flagged = 0
         self.batches = 0
         self.lag = 0
         self.started = time.monotonic()
@@ -36,10 +37,13 @@ class StreamMetrics:
         self._latency_sum_ns = 0
         self._window: list[tuple[float, int]] = [(self.started, 0)]
 
-    def record_batch(self, latencies_ns: I64, events: int, dead_letters: int, alerts: int) -> None:
+    def record_batch(
+        self, latencies_ns: I64, events: int, dead_letters: int, alerts: int, flagged: int = 0
+    ) -> None:
         """One processed batch: each row's latency, the events it scored, the rows it set
-        aside as dead letters, and the alerts it persisted."""
+        aside as dead letters, the alerts it persisted and the events it flagged."""
         self.batches += 1
+        self.flagged += flagged
         self.events += events
         self.dead_letters += dead_letters
         self.alerts += alerts
@@ -90,11 +94,15 @@ class StreamMetrics:
         out.append(("+Inf", float(cumulative[-1])))
         return out
 
-    def serve(self, port: int) -> None:
-        """Expose the figures on http://0.0.0.0:port/metrics."""
+    def registry(self) -> CollectorRegistry:
+        """A Prometheus registry holding these figures (and nothing global)."""
         registry = CollectorRegistry()
         registry.register(_Collector(self))
-        start_http_server(port, registry=registry)
+        return registry
+
+    def serve(self, port: int) -> None:
+        """Expose the figures on http://0.0.0.0:port/metrics."""
+        start_http_server(port, registry=self.registry())
 
 
 class _Collector(Collector):
@@ -108,6 +116,12 @@ class _Collector(Collector):
             "tapewatch_dead_letters", "Rows set aside as dead letters", value=m.dead_letters
         )
         yield CounterMetricFamily("tapewatch_alerts", "Alerts persisted", value=m.alerts)
+        yield CounterMetricFamily("tapewatch_flagged", "Events flagged", value=m.flagged)
+        yield GaugeMetricFamily(
+            "tapewatch_flag_rate",
+            "Share of scored events flagged",
+            value=m.flagged / max(m.events, 1),
+        )
         yield GaugeMetricFamily("tapewatch_lag_events", "Events waiting in the source", value=m.lag)
         yield HistogramMetricFamily(
             "tapewatch_latency_seconds",

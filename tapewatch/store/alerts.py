@@ -7,76 +7,74 @@ Writing the same alert twice (a replay after a crash) leaves one row: the key is
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tapewatch.schema.columns import ALERT_SCHEMA
+from tapewatch.store.audit import now_us
+from tapewatch.store.database import open_engine
+from tapewatch.store.models import AlertEvent, AlertRecord, Case, CaseStatus
 
-METADATA = sa.MetaData()
-ALERTS = sa.Table(
-    "alerts",
-    METADATA,
-    sa.Column("alert_id", sa.String(40), primary_key=True),
-    sa.Column("trader_id", sa.String, nullable=False),
-    sa.Column("instrument_id", sa.String, nullable=False, index=True),
-    sa.Column("manipulation_type", sa.String, nullable=False),
-    sa.Column("score", sa.Float, nullable=False),
-    sa.Column("start_us", sa.BigInteger, nullable=False, index=True),
-    sa.Column("end_us", sa.BigInteger, nullable=False),
-    sa.Column("transaction_ids", sa.Text, nullable=False),
-    sa.Column("explanation", sa.Text, nullable=False),
-    sa.Column("top_features", sa.Text, nullable=False),
-    sa.Column("model_version", sa.String),
-    sa.Column("config_hash", sa.String),
-    sa.Column("input_hash", sa.String),
-    sa.Column("detected_by", sa.String),
-    sa.Column("rule_hits", sa.Text),
-)
+ALERTS = cast(sa.Table, AlertRecord.__table__)
 #: columns stored as JSON text, and the ones stored as microseconds
 _LISTS = ("transaction_ids", "rule_hits")
 _TIMES = {"start": "start_us", "end": "end_us"}
-
-
-def database_url(target: str) -> str:
-    """A SQLAlchemy URL: a plain path means a SQLite file (its folder is made)."""
-    if "://" in target:
-        return target
-    path = Path(target).resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
 
 
 class AlertStore:
     """Alerts in a SQL database: idempotent writes, reads back in the contract's columns."""
 
     def __init__(self, url: str) -> None:
-        self.engine = sa.create_engine(database_url(url))
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_wal)
-        METADATA.create_all(self.engine)
+        self.engine = open_engine(url)
 
     def put(self, alerts: pa.Table) -> int:
-        """Insert or replace these alerts (keyed by alert_id); how many were given."""
+        """Insert or replace these alerts (keyed by alert_id), link their events and open a
+        case for each new one; how many were given. A case already under review keeps its
+        state."""
         if alerts.num_rows == 0:
             return 0
         for name, stored in _TIMES.items():
             i = alerts.schema.get_field_index(name)
             alerts = alerts.set_column(i, stored, alerts.column(name).cast(pa.int64()))
         rows = alerts.to_pylist()
+        links = [
+            {"alert_id": row["alert_id"], "ordinal": i, "transaction_id": tx}
+            for row in rows
+            for i, tx in enumerate(row["transaction_ids"] or [])
+        ]
+        at = now_us()
+        cases = [
+            {
+                "alert_id": row["alert_id"],
+                "status": CaseStatus.OPEN.value,
+                "score": row["score"],
+                "opened_us": at,
+                "updated_us": at,
+            }
+            for row in rows
+        ]
         for row in rows:
             for name in _LISTS:
                 row[name] = json.dumps(row[name])
-        dialect = self.engine.dialect.name
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ALERTS)
+        insert = self._insert(ALERTS)
         columns = {c.name: insert.excluded[c.name] for c in ALERTS.columns if c.name != "alert_id"}
-        statement = insert.on_conflict_do_update(index_elements=["alert_id"], set_=columns)
         with self.engine.begin() as connection:
-            connection.execute(statement, rows)
+            connection.execute(
+                insert.on_conflict_do_update(index_elements=["alert_id"], set_=columns), rows
+            )
+            if links:
+                connection.execute(
+                    self._insert(AlertEvent.__table__).on_conflict_do_nothing(), links
+                )
+            connection.execute(self._insert(Case.__table__).on_conflict_do_nothing(), cases)
         return len(rows)
+
+    def _insert(self, table: Any) -> Any:
+        dialect = self.engine.dialect.name
+        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
     def sync(self) -> None:
         """Make every committed alert durable on disk (the stream calls this before it
@@ -105,17 +103,6 @@ class AlertStore:
     def close(self) -> None:
         """Release the connection pool."""
         self.engine.dispose()
-
-
-def _sqlite_wal(connection: Any, _record: Any) -> None:
-    """Write-ahead logging: a commit appends to the log without a sync, and readers (the
-    service) do not block the writer. A process that dies loses no committed alert; what
-    a power cut could lose is made durable by `sync` at every stream checkpoint, and what
-    came after the checkpoint is replayed from it."""
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
 
 def alerts_from_rows(rows: list[dict[str, object]]) -> pa.Table:

@@ -19,12 +19,15 @@ import pyarrow.dataset as ds
 #: event columns kept beside the scores in the lake
 EVENT_COLUMNS = (
     "timestamp",
+    "order_id",
     "trader_id",
     "instrument_id",
     "order_status",
     "side",
     "price",
     "quantity",
+    "bid_price",
+    "ask_price",
 )
 _SEGMENT = re.compile(r"^seg-(\d{10})-")
 
@@ -51,8 +54,9 @@ class ScoredLake:
         """Rows waiting for the next flush."""
         return sum(t.num_rows for t in self._parts)
 
-    def flush(self, segment: int) -> int:
-        """Write the buffer as segment number `segment`; rows written."""
+    def flush(self, segment: int, tag: str = "") -> int:
+        """Write the buffer as segment number `segment` (files named with `tag` too, so
+        that inputs sharing segment numbers do not overwrite each other); rows written."""
         if not self._parts:
             return 0
         table = pa.concat_tables(self._parts, promote_options="permissive")
@@ -68,7 +72,7 @@ class ScoredLake:
             format="parquet",
             partitioning=["date", "instrument_id"],
             partitioning_flavor="hive",
-            basename_template=f"seg-{segment:010d}-{{i}}.parquet",
+            basename_template=f"seg-{segment:010d}-{tag + '-' if tag else ''}{{i}}.parquet",
             existing_data_behavior="overwrite_or_ignore",
         )
         for path in sorted(staging.rglob("*.parquet")):
@@ -94,4 +98,24 @@ class ScoredLake:
 
     def read(self) -> pa.Table:
         """Everything in the lake (for checks and small days)."""
-        return ds.dataset(self.root, format="parquet", partitioning="hive").to_table()
+        return self._dataset().to_table()
+
+    def window(self, instrument_id: str, start_us: int, end_us: int) -> pa.Table:
+        """One instrument's scored events from start_us to end_us (inclusive), by time;
+        empty when the lake holds none."""
+        if not self.root.exists() or not any(self.root.rglob("*.parquet")):
+            return pa.table({})
+        data = self._dataset()
+        start = pa.scalar(start_us, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+        end = pa.scalar(end_us, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+        dates = {str(d) for d in pc.strftime(pa.array([start, end]), format="%Y-%m-%d").to_pylist()}
+        table = data.to_table(
+            filter=(ds.field("instrument_id") == instrument_id)
+            & ds.field("date").isin(sorted(dates))
+            & (ds.field("timestamp") >= start)
+            & (ds.field("timestamp") <= end)
+        )
+        return table.sort_by("timestamp")
+
+    def _dataset(self) -> ds.Dataset:
+        return ds.dataset(self.root, format="parquet", partitioning="hive")

@@ -1,0 +1,72 @@
+"""Who a request acts as: an API key in `X-API-Key` (or `Authorization: Bearer`), or the
+signed session cookie the web UI sets at login; and what their role lets them do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from tapewatch.api.service import Service
+from tapewatch.store.models import Role, User
+from tapewatch.store.users import Principal, authenticate
+
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key")
+BEARER = HTTPBearer(auto_error=False, description="An API key as a bearer token")
+SESSION_USER = "user"
+
+
+def service(request: Request) -> Service:
+    """The service of this app."""
+    found: Service = request.app.state.service
+    return found
+
+
+def principal(
+    request: Request,
+    api_key: Annotated[str | None, Depends(API_KEY)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Principal:
+    """The caller, from a key or the session; 401 without either."""
+    key = api_key or (bearer.credentials if bearer is not None else None)
+    if key:
+        found = authenticate(service(request).engine, key)
+        if found is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key")
+        return found
+    session = request.scope.get("session") or {}
+    if session.get(SESSION_USER):
+        # the role is read afresh: a user removed or demoted since login loses access
+        with service(request).engine.connect() as connection:
+            role = connection.execute(
+                sa.select(User.role).where(User.name == session[SESSION_USER])
+            ).scalar_one_or_none()
+        if role is not None:
+            return Principal(str(session[SESSION_USER]), Role(role))
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "an API key is needed (X-API-Key header), or log in",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def require(role: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets through callers whose role covers `role` (403 otherwise)."""
+
+    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if not who.may(role):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"this needs the {role.value} role; {who.name} is a {who.role.value}",
+            )
+        return who
+
+    return check
+
+
+VIEWER = Depends(require(Role.VIEWER))
+ANALYST = Depends(require(Role.ANALYST))
+ADMIN = Depends(require(Role.ADMIN))

@@ -1,0 +1,136 @@
+"""What the HTTP service holds: the store, the lake, the live scorer of the active model,
+and the live figures."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+from tapewatch.engine.live import LiveResult, LiveScorer
+from tapewatch.learn.registry import load_model
+from tapewatch.monitor.live import StreamMetrics
+from tapewatch.store.alerts import AlertStore
+from tapewatch.store.lake import ScoredLake
+from tapewatch.store.versions import VersionInfo, active_version, register_model
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Where the service's data lives and how it signs sessions."""
+
+    db: str = "tapewatch-data/tapewatch.db"
+    lake: Path | None = Path("tapewatch-data/lake")
+    #: a model directory to register and use; None: the store's active version
+    model_dir: Path | None = None
+    #: the key that signs session cookies; None: read or make `session.key` beside the db
+    session_secret: str | None = None
+    session_max_age_s: int = 8 * 3600
+
+
+class NoModelError(RuntimeError):
+    """No model is registered or given, so nothing can be scored."""
+
+
+@dataclass
+class Service:
+    """The state one service process shares between requests."""
+
+    settings: ServiceSettings
+    store: AlertStore
+    lake: ScoredLake | None
+    metrics: StreamMetrics = field(default_factory=StreamMetrics)
+    _scorer: LiveScorer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, settings: ServiceSettings) -> Service:
+        """Open the store (migrating it) and register the given model, if any."""
+        store = AlertStore(settings.db)
+        if settings.model_dir is not None:
+            bundle = load_model(settings.model_dir)
+            register_model(
+                store.engine,
+                bundle.version,
+                str(settings.model_dir.resolve()),
+                bundle.config_hash,
+                bundle.metadata.get("metrics", {}),
+            )
+        lake = None if settings.lake is None else ScoredLake(settings.lake)
+        return cls(settings, store, lake)
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The store's database engine."""
+        return self.store.engine
+
+    def model(self) -> VersionInfo | None:
+        """The active model version."""
+        return active_version(self.engine)
+
+    def scorer(self) -> LiveScorer:
+        """The live scorer of the active model (built on first use and when the active
+        version or its threshold changes)."""
+        info = self.model()
+        if info is None:
+            raise NoModelError(
+                "no model: start the service with --model, or score into this store first"
+            )
+        with self._lock:
+            current = self._scorer
+            if (
+                current is None
+                or current.version != info.version
+                or current.threshold != info.threshold_override
+            ):
+                current = LiveScorer(
+                    load_model(Path(info.path)), source="api", threshold=info.threshold_override
+                )
+                self._scorer = current
+            return current
+
+    def threshold(self) -> float:
+        """The alert threshold the active model scores known traders' events with."""
+        scoring = self.scorer().bundle.scoring
+        if scoring.ensemble_threshold is not None and self.scorer().bundle.anomaly is not None:
+            return scoring.ensemble_threshold
+        return scoring.alert_threshold
+
+    def score(self, records: list[dict[str, object]], explain: str) -> LiveResult:
+        """Score events against the live state, store the alerts they closed and count them."""
+        result = self.scorer().score_records(records, explain=explain)
+        stored = self.store.put(result.alerts) if result.alerts.num_rows else 0
+        latency = np.full(len(result.verdicts), int(result.processing_ms * 1e6), dtype=np.int64)
+        self.metrics.record_batch(
+            latency,
+            len(result.verdicts),
+            len(result.rejected),
+            stored,
+            sum(v.flagged for v in result.verdicts),
+        )
+        return result
+
+    def close(self) -> None:
+        """Store the alerts still open and release the database."""
+        if self._scorer is not None:
+            self.store.put(self._scorer.close_open_alerts())
+        self.store.close()
+
+
+def session_secret(settings: ServiceSettings) -> str:
+    """The session-signing key: given, or kept in `session.key` beside a SQLite store
+    (made once, readable by its owner only), or random for the life of the process."""
+    if settings.session_secret:
+        return settings.session_secret
+    if "://" in settings.db:
+        return secrets.token_urlsafe(32)
+    path = Path(settings.db).resolve().with_name("session.key")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

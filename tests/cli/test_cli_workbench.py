@@ -1,0 +1,91 @@
+"""The workbench as a user runs it: score into the store, add users, serve, verify the
+audit log."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pyarrow.parquet as pq
+import pytest
+from servers import free_port
+from workbench import Workbench
+
+
+def tapewatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tapewatch.cli.app", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def scored(workbench: Workbench, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("cli-workbench")
+    done = tapewatch(
+        "score", str(workbench.events), "--model", str(workbench.model_dir),
+        "--out", "scores.parquet", "--alerts", "alerts.parquet", "--db", "wb.db",
+        "--lake", "lake", "--quiet", cwd=work,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    n = pq.read_table(work / "alerts.parquet").num_rows
+    assert f"stored {n:,} alerts for review in wb.db" in done.stdout
+    return work
+
+
+def test_serve_shows_the_scored_alerts_to_a_key_holder(scored: Path) -> None:
+    added = tapewatch("users", "add", "ann", "--role", "analyst", "--db", "wb.db", cwd=scored)
+    assert added.returncode == 0, added.stderr
+    key = added.stdout.strip().splitlines()[-1]
+    assert key.startswith("tw_")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tapewatch.cli.app", "serve", "--db", "wb.db", "--lake", "lake",
+         "--port", str(port)],
+        cwd=scored, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"{base}/health")
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "the server did not come up"
+                time.sleep(0.2)
+        assert health.json()["model_version"].startswith("tw-")
+        assert httpx.get(f"{base}/api/v1/alerts").status_code == 401
+        expected = pq.read_table(scored / "alerts.parquet").num_rows
+        seen, cursor = 0, None
+        while True:
+            params = {"limit": 500} | ({"cursor": cursor} if cursor else {})
+            page = httpx.get(f"{base}/api/v1/alerts", params=params, headers={"X-API-Key": key})
+            seen += len(page.json()["items"])
+            cursor = page.json()["next_cursor"]
+            if not cursor:
+                break
+        assert seen == expected
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_audit_log_verify_finds_an_edited_entry(scored: Path) -> None:
+    tapewatch("users", "add", "bob", "--role", "viewer", "--db", "wb.db", cwd=scored)
+    ok = tapewatch("audit-log", "verify", "--db", "wb.db", cwd=scored)
+    assert ok.returncode == 0, ok.stderr
+    assert "audit log intact" in ok.stdout
+    with sqlite3.connect(scored / "wb.db") as db:
+        db.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1")
+    broken = tapewatch("audit-log", "verify", "--db", "wb.db", cwd=scored)
+    assert broken.returncode == 1
+    assert "broken at entry 1" in broken.stdout
+    refused = tapewatch("audit-log", "prune", "--keep-years", "2", "--db", "wb.db", cwd=scored)
+    assert refused.returncode == 2
+    assert "at least 5 years" in refused.stderr
