@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
+from tapewatch.engine.coalesce import CoalescingScorer
 from tapewatch.engine.live import LiveResult, LiveScorer
 from tapewatch.learn.registry import load_model
 from tapewatch.monitor.live import StreamMetrics
@@ -45,6 +46,7 @@ class Service:
     lake: ScoredLake | None
     metrics: StreamMetrics = field(default_factory=StreamMetrics)
     _scorer: LiveScorer | None = None
+    _batcher: CoalescingScorer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -90,8 +92,15 @@ class Service:
                 current = LiveScorer(
                     load_model(Path(info.path)), source="api", threshold=info.threshold_override
                 )
-                self._scorer = current
+                if self._batcher is not None:
+                    self._batcher.close()
+                    self._flush_open_alerts()
+                self._scorer, self._batcher = current, CoalescingScorer(current)
             return current
+
+    def _flush_open_alerts(self) -> None:
+        if self._scorer is not None:
+            self.store.put(self._scorer.close_open_alerts())
 
     def threshold(self) -> float:
         """The alert threshold the active model scores known traders' events with."""
@@ -102,7 +111,11 @@ class Service:
 
     def score(self, records: list[dict[str, object]], explain: str) -> LiveResult:
         """Score events against the live state, store the alerts they closed and count them."""
-        result = self.scorer().score_records(records, explain=explain)
+        self.scorer()
+        batcher = self._batcher
+        if batcher is None:
+            raise NoModelError("the scorer is not running")
+        result = batcher.score(records, explain)
         stored = self.store.put(result.alerts) if result.alerts.num_rows else 0
         latency = np.full(len(result.verdicts), int(result.processing_ms * 1e6), dtype=np.int64)
         self.metrics.record_batch(
@@ -116,8 +129,9 @@ class Service:
 
     def close(self) -> None:
         """Store the alerts still open and release the database."""
-        if self._scorer is not None:
-            self.store.put(self._scorer.close_open_alerts())
+        if self._batcher is not None:
+            self._batcher.close()
+        self._flush_open_alerts()
         self.store.close()
 
 
