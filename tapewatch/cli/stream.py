@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
@@ -110,7 +111,8 @@ def stream(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())  # drain the current batch, then stop
     out = console()
-    summary = _run(worker, stop, src, quiet=quiet)
+    summary = run_worker(worker, stop, src, quiet=quiet, out=out)
+    metrics.set_lag(src.lag())
     src.close()
     if alerts_out is not None:
         write_parquet_atomic(worker.alerts_raised(), alerts_out)
@@ -123,18 +125,30 @@ def stream(
     alert_store.close()
 
 
-def _run(worker: StreamWorker, stop: threading.Event, src: Source, *, quiet: bool) -> StreamSummary:
-    if quiet:
-        return worker.run(stop)
+def run_worker(
+    worker: StreamWorker, stop: threading.Event, src: Source, *, quiet: bool, out: Console
+) -> StreamSummary:
+    """Run a worker to its end, sampling the source's lag and, unless quiet, showing the
+    live status line (events/s, lag, alerts, latency percentiles)."""
     shown = [0.0]
-    with Live(Text(worker.metrics.status()), console=console(), refresh_per_second=4) as live:
+
+    def lag_only(metrics: StreamMetrics) -> None:
+        now = time.monotonic()
+        if now - shown[0] >= 0.5:
+            shown[0] = now
+            metrics.set_lag(src.lag())
+
+    if quiet:
+        worker.on_batch = lag_only
+        return worker.run(stop)
+    with Live(
+        Text(worker.metrics.status()), console=out, refresh_per_second=4, transient=True
+    ) as live:
 
         def update(metrics: StreamMetrics) -> None:
-            now = time.monotonic()
-            if now - shown[0] >= 0.5:
-                shown[0] = now
-                if isinstance(src, RedisSource):
-                    metrics.set_lag(src.lag())
+            before = shown[0]
+            lag_only(metrics)
+            if shown[0] != before:
                 live.update(Text(metrics.status()))
 
         worker.on_batch = update

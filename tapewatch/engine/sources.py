@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from tapewatch.schema.jsonl_reader import parse_jsonl
 from tapewatch.schema.raw import RawTable
@@ -63,6 +64,10 @@ class Source(Protocol):
         """Release connections and files."""
         ...
 
+    def lag(self) -> int:
+        """Events known to wait in the source (0 where the source cannot tell)."""
+        ...
+
 
 def empty_chunk(source: str) -> Chunk:
     """A chunk with no rows."""
@@ -93,6 +98,8 @@ class FileSource:
         self._skip = 0
         self._start_ns = 0
         self._first_event_us: int | None = None
+        self._total: int | None = None
+        self._ended = False
 
     def seek(self, positions: Mapping[str, str]) -> None:
         """Start after the row the checkpoint reached."""
@@ -123,8 +130,35 @@ class FileSource:
     def commit(self, positions: Mapping[str, str]) -> None:
         """Nothing to acknowledge in a file."""
 
+    def lag(self) -> int:
+        """Rows due but not yet handed out: paced, those whose time has come; unpaced,
+        the rest of the file (where its size is known: Parquet) or of the block read
+        ahead."""
+        if self._ended:
+            return 0
+        handed = self._row - self._skip
+        size = self._size()
+        rest = None if size is None else max(size - self._row, 0)
+        if self.rate is not None and self._start_ns:
+            due = int((time.monotonic_ns() - self._start_ns) * self.rate / 1e9) + 1
+            lag = max(due - handed, 0)
+            return lag if rest is None else min(lag, rest)
+        if self.speed is not None:
+            if self._pending_due is None:
+                return 0
+            return int(np.searchsorted(self._pending_due, time.monotonic_ns(), side="right"))
+        if rest is not None:
+            return rest
+        return 0 if self._pending is None else self._pending.num_rows
+
     def close(self) -> None:
         """Nothing held open between reads."""
+
+    def _size(self) -> int | None:
+        """Rows in the file, where that is known without reading it."""
+        if self._total is None and self.path.suffix == ".parquet":
+            self._total = int(pq.ParquetFile(self.path).metadata.num_rows)
+        return self._total
 
     def _peek(self) -> RawTable | None:
         """The rows read but not yet handed out, past any rows to skip."""
@@ -135,6 +169,7 @@ class FileSource:
             if self._pending is None:
                 self._pending = next(self._batches, None)
                 if self._pending is None:
+                    self._ended = True
                     return None
             raw = self._pending
             if self._row >= self._skip:
@@ -198,6 +233,10 @@ class StdinSource:
 
     def commit(self, positions: Mapping[str, str]) -> None:
         """Nothing to acknowledge."""
+
+    def lag(self) -> int:
+        """Standard input cannot tell what waits in it."""
+        return 0
 
     def close(self) -> None:
         """Standard input stays open."""

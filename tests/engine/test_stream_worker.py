@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -13,7 +14,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from conftest import Hybrid
+from rich.console import Console
 
+from tapewatch.cli.stream import run_worker
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.checkpoint import CheckpointStore
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
@@ -201,3 +204,20 @@ def test_speed_replays_event_time_faster(hybrid: Hybrid, day_file: Path) -> None
     n = chunk.raw.num_rows
     event_us = pc.cast(hybrid.unseen_day.column("timestamp"), pa.int64()).to_numpy()[:n]
     np.testing.assert_allclose(np.diff(chunk.arrived_ns), np.diff(event_us) * 1000 / 1e6, atol=1.0)
+
+
+def test_the_live_status_line_shows_rate_lag_alerts_and_latency(
+    hybrid: Hybrid, day_file: Path, tmp_path: Path
+) -> None:
+    out = Console(record=True, force_terminal=True, width=200)
+    w = worker(hybrid.model, day_file, tmp_path, BatchPolicy(500, 1.0))
+    summary = run_worker(w, threading.Event(), w.source, quiet=False, out=out)
+    shown = out.export_text()
+    assert summary.events == hybrid.unseen_day.num_rows
+    frames = [line for line in shown.splitlines() if "events" in line and "latency" in line]
+    assert frames, shown
+    last = frames[-1]
+    assert re.search(r"[\d,]+ events  [\d,]+/s  lag [\d,]+  alerts [\d,]+", last), last
+    assert re.search(r"p50 [\d.]+ ms  p99 [\d.]+ ms  p99.9 [\d.]+ ms", last), last
+    lags = [int(m.replace(",", "")) for m in re.findall(r"lag ([\d,]+)", shown)]
+    assert max(lags) > 0  # sampled from the file while the worker was behind
