@@ -60,8 +60,24 @@ def plain(raw: object) -> str:
 
 def to_mask(values: pa.Array | pa.ChunkedArray) -> Mask:
     """A numpy bool mask from an Arrow boolean array, nulls counting as False."""
-    filled = pc.fill_null(values, False)
+    # each Arrow call costs microseconds: small batches (the service, streams) skip
+    # the ones that cannot change anything
+    filled = values if values.null_count == 0 else pc.fill_null(values, False)
     return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=np.bool_)
+
+
+def null_mask(values: pa.Array | pa.ChunkedArray) -> Mask:
+    """Where values are null."""
+    if values.null_count == 0:
+        return np.zeros(len(values), dtype=np.bool_)
+    return to_mask(pc.is_null(values))
+
+
+def valid_mask(values: pa.Array | pa.ChunkedArray) -> Mask:
+    """Where values are not null."""
+    if values.null_count == 0:
+        return np.ones(len(values), dtype=np.bool_)
+    return to_mask(pc.is_valid(values))
 
 
 def flat(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -132,7 +148,7 @@ def text_of(column: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, Mask]:
     if is_textual(kind):
         text = arr.cast(pa.string())
     elif _is_nested(kind):
-        not_text = to_mask(pc.is_valid(arr))
+        not_text = valid_mask(arr)
         text = pa.nulls(n, pa.string())
     else:  # numbers, booleans, times, binary: as text, where Arrow can
         text, not_text = safe_cast(arr, pa.string())
@@ -142,7 +158,7 @@ def text_of(column: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, Mask]:
 
 
 def _missing(values: pa.Array, *invalid: Mask) -> Mask:
-    missing = to_mask(pc.is_null(values))
+    missing = null_mask(values)
     for mask in invalid:
         missing &= ~mask
     return missing
@@ -160,7 +176,7 @@ def to_enum(column: pa.Array | pa.ChunkedArray, allowed: Sequence[str]) -> Parse
     text, not_text = text_of(column)
     upper = pc.ascii_upper(text)
     known = to_mask(pc.is_in(upper, value_set=pa.array(list(allowed), pa.string())))
-    unknown = to_mask(pc.is_valid(upper)) & ~known
+    unknown = valid_mask(upper) & ~known
     values = null_where(pa.array(~known), upper)
     choices = ", ".join(allowed)
 
@@ -178,10 +194,10 @@ def to_float(column: pa.Array | pa.ChunkedArray, *, strictly_positive: bool) -> 
     if is_number(arr.type):
         floats = pc.cast(arr, pa.float64(), safe=False)
         not_number = np.zeros(n, dtype=np.bool_)
-        missing = to_mask(pc.is_null(floats))
+        missing = null_mask(floats)
     elif is_textual(arr.type):
         text, _ = text_of(arr)
-        missing = to_mask(pc.is_null(text))
+        missing = null_mask(text)
         try:  # the usual case: every cell is a number
             floats = pc.cast(text, pa.float64())
             not_number = np.zeros(n, dtype=np.bool_)
@@ -191,7 +207,7 @@ def to_float(column: pa.Array | pa.ChunkedArray, *, strictly_positive: bool) -> 
             not_number = ~missing & (~looks | failed)
     else:
         floats = pa.nulls(n, pa.float64())
-        missing = to_mask(pc.is_null(arr))
+        missing = null_mask(arr)
         not_number = ~missing
     finite = to_mask(pc.is_finite(floats))
     not_finite = ~missing & ~not_number & ~finite
@@ -215,21 +231,21 @@ def to_bool(column: pa.Array | pa.ChunkedArray) -> Parsed:
     arr = flat(column)
     n = len(arr)
     if pa.types.is_boolean(arr.type):
-        return Parsed(arr, to_mask(pc.is_null(arr)))
+        return Parsed(arr, null_mask(arr))
     if is_number(arr.type):
         floats = pc.cast(arr, pa.float64(), safe=False)
         yes = to_mask(pc.equal(floats, 1.0))
         no = to_mask(pc.equal(floats, 0.0))
-        missing = to_mask(pc.is_null(arr))
+        missing = null_mask(arr)
     elif is_textual(arr.type):
         text, _ = text_of(arr)
         lower = pc.ascii_lower(text)
         yes = to_mask(pc.is_in(lower, value_set=_TRUE))
         no = to_mask(pc.is_in(lower, value_set=_FALSE))
-        missing = to_mask(pc.is_null(text))
+        missing = null_mask(text)
     else:
         yes = no = np.zeros(n, dtype=np.bool_)
-        missing = to_mask(pc.is_null(arr))
+        missing = null_mask(arr)
     invalid = ~missing & ~yes & ~no
     values = pa.array(yes, type=pa.bool_(), mask=~(yes | no))
     return Parsed(values, missing, (Problem(invalid, lambda raw: f"not a boolean: {show(raw)}"),))

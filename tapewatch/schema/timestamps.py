@@ -14,11 +14,13 @@ from tapewatch.schema.coerce import (
     flat,
     is_number,
     is_textual,
+    null_mask,
     null_where,
     plain,
     show,
     text_of,
     to_mask,
+    valid_mask,
 )
 from tapewatch.schema.columns import TIMESTAMP
 
@@ -40,7 +42,7 @@ _US_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}
 
 def _ints(values: pa.Array) -> tuple[npt.NDArray[np.int64], Mask]:
     """int64 numpy values (0 where null) and their validity."""
-    valid = to_mask(pc.is_valid(values))
+    valid = valid_mask(values)
     ints = pc.fill_null(pc.cast(values, pa.int64()), 0)
     return np.asarray(ints.to_numpy(zero_copy_only=False), dtype=np.int64), valid
 
@@ -60,7 +62,7 @@ def _epoch_from_integers(arr: pa.Array) -> tuple[npt.NDArray[np.int64], Mask, Ma
         floats = arr.to_numpy(zero_copy_only=False).astype(np.float64)
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(floats) & (np.floor(floats) == floats) & (np.abs(floats) < 9.2e18)
-        bad = to_mask(pc.is_valid(arr)) & ~ok
+        bad = valid_mask(arr) & ~ok
         ints = np.where(ok, floats, 0).astype(np.int64)
         return ints, ok, bad
     if pa.types.is_decimal(arr.type):
@@ -106,7 +108,7 @@ def parse_iso(text: pa.Array) -> tuple[npt.NDArray[np.int64], Mask]:
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     month_days = _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
     valid = (
-        to_mask(pc.is_valid(parts))
+        valid_mask(parts)
         & (month >= 1)
         & (month <= 12)
         & (day >= 1)
@@ -147,7 +149,7 @@ def _epoch_from_text(text: pa.Array) -> tuple[npt.NDArray[np.int64], Mask, Mask]
     that does not exist), :func:`parse_iso` decides for them instead.
     """
     n = len(text)
-    present = to_mask(pc.is_valid(text))
+    present = valid_mask(text)
     upper = pc.ascii_upper(text)
     zulu = to_mask(pc.ends_with(upper, "Z"))
     if zulu.sum() == present.sum():  # the usual case: ISO-8601 in UTC throughout
@@ -188,18 +190,18 @@ def to_timestamp(column: pa.Array | pa.ChunkedArray) -> Parsed:
         kind = arr.type
     if pa.types.is_timestamp(kind):
         ints, valid, out_of_range = _epoch_from_timestamps(arr)
-        missing = to_mask(pc.is_null(arr))
+        missing = null_mask(arr)
         unparseable = np.zeros(n, dtype=np.bool_)
     elif is_number(kind):
         ints, valid, unparseable = _epoch_from_integers(arr)
-        missing = to_mask(pc.is_null(arr))
+        missing = null_mask(arr)
     elif is_textual(kind):
         text, _ = text_of(arr)
         ints, valid, unparseable = _epoch_from_text(text)
-        missing = to_mask(pc.is_null(text))
+        missing = null_mask(text)
     else:
         ints, valid = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.bool_)
-        missing = to_mask(pc.is_null(arr))
+        missing = null_mask(arr)
         unparseable = ~missing
     out_of_range |= valid & ((ints < MIN_EPOCH_US) | (ints > MAX_EPOCH_US))
     valid &= ~out_of_range

@@ -15,6 +15,7 @@ from tapewatch.schema.coerce import (
     Parsed,
     Reason,
     flat,
+    null_mask,
     to_bool,
     to_enum,
     to_float,
@@ -124,9 +125,9 @@ def _empty_rows(table: pa.Table, candidates: Mask) -> Mask:
         column = flat(column)
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             text = pc.utf8_trim_whitespace(column)
-            blank &= to_mask(pc.is_null(text)) | to_mask(pc.equal(pc.utf8_length(text), 0))
+            blank &= null_mask(text) | to_mask(pc.equal(pc.utf8_length(text), 0))
         else:
-            blank &= to_mask(pc.is_null(column))
+            blank &= null_mask(column)
     empty[rows] = blank
     return empty
 
