@@ -104,8 +104,9 @@ class Service:
 
     def threshold(self) -> float:
         """The alert threshold the active model scores known traders' events with."""
-        scoring = self.scorer().bundle.scoring
-        if scoring.ensemble_threshold is not None and self.scorer().bundle.anomaly is not None:
+        bundle = self.scorer().bundle
+        scoring = bundle.scoring
+        if scoring.ensemble_threshold is not None and bundle.anomaly is not None:
             return scoring.ensemble_threshold
         return scoring.alert_threshold
 

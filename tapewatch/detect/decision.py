@@ -105,12 +105,21 @@ class RiskLevel(StrEnum):
     CRITICAL = "CRITICAL"
 
 
+def risk_bands(threshold: float) -> list[tuple[RiskLevel, float]]:
+    """Each risk level with the lowest score it starts at, most urgent first: CRITICAL in
+    the upper half of the way from the threshold to 1, HIGH once flagged, MEDIUM from half
+    the threshold, LOW below."""
+    return [
+        (RiskLevel.CRITICAL, (1.0 + threshold) / 2),
+        (RiskLevel.HIGH, threshold),
+        (RiskLevel.MEDIUM, threshold / 2),
+        (RiskLevel.LOW, 0.0),
+    ]
+
+
 def risk_level(score: float, threshold: float) -> RiskLevel:
-    """LOW below half the threshold, MEDIUM up to it, HIGH once flagged, CRITICAL in the
-    upper half of the way from the threshold to 1."""
-    if score >= threshold:
-        return RiskLevel.CRITICAL if score >= (1.0 + threshold) / 2 else RiskLevel.HIGH
-    return RiskLevel.MEDIUM if score >= threshold / 2 else RiskLevel.LOW
+    """The risk level of a score held against a threshold (see `risk_bands`)."""
+    return next(level for level, low in risk_bands(threshold) if score >= low)
 
 
 def _thresholds(anonymous: npt.NDArray[np.bool_], known: float, unknown: float | None) -> F64:

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from tapewatch.store.audit import now_us, record
 from tapewatch.store.models import AlertEvent, AlertRecord, Case, CaseStatus, Label
 
+#: an hour in µs: the dashboard's time buckets
+HOUR_US = 3_600_000_000
 #: statuses that end a review
 CLOSED = (CaseStatus.CLOSED_CONFIRMED, CaseStatus.CLOSED_DISMISSED)
 
@@ -252,7 +254,7 @@ class Overview:
 
 def overview(engine: sa.Engine, top_instruments: int = 15) -> Overview:
     """Alert counts by status, typology and hour, and the riskiest instruments."""
-    hour = sa.cast(AlertRecord.start_us / 3_600_000_000, sa.BigInteger) * 3_600_000_000
+    hour = _hour()
     with engine.connect() as connection:
         by_status = {
             str(s): int(n)
@@ -296,3 +298,56 @@ def overview(engine: sa.Engine, top_instruments: int = 15) -> Overview:
             )
         ]
     return Overview(sum(by_status.values()), by_status, by_typology, over_time, instruments)
+
+
+def severity_over_time(
+    engine: sa.Engine, bands: list[tuple[str, float]]
+) -> list[tuple[int, str, int]]:
+    """Alerts per hour (µs of its start) and severity band."""
+    hour = _hour()
+    band = sa.case(
+        *((AlertRecord.score >= low, n) for n, (_, low) in enumerate(bands[:-1])),
+        else_=len(bands) - 1,
+    )
+    query = (
+        sa.select(hour.label("hour"), band.label("band"), sa.func.count())
+        .group_by("hour", "band")
+        .order_by("hour")
+    )
+    with engine.connect() as connection:
+        return [(int(h), bands[int(b)][0], int(n)) for h, b, n in connection.execute(query)]
+
+
+def alert_rows(engine: sa.Engine, alert_ids: list[str]) -> list[dict[str, Any]]:
+    """The list's columns for these alerts, in the order given."""
+    if not alert_ids:
+        return []
+    query = (
+        sa.select(
+            AlertRecord.alert_id,
+            AlertRecord.trader_id,
+            AlertRecord.instrument_id,
+            AlertRecord.manipulation_type,
+            AlertRecord.score,
+            AlertRecord.start_us,
+            AlertRecord.detected_by,
+            Case.status,
+        )
+        .join(Case, Case.alert_id == AlertRecord.alert_id)
+        .where(AlertRecord.alert_id.in_(alert_ids))
+    )
+    with engine.connect() as connection:
+        found = {r.alert_id: dict(r._mapping) for r in connection.execute(query)}
+    return [found[a] for a in alert_ids if a in found]
+
+
+def open_cases(engine: sa.Engine) -> int:
+    """How many cases wait for review (one index scan)."""
+    query = sa.select(sa.func.count()).select_from(Case).where(Case.status == CaseStatus.OPEN)
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def _hour() -> sa.ColumnElement[int]:
+    """The start of the hour an alert starts in (µs)."""
+    return sa.cast(AlertRecord.start_us / HOUR_US, sa.BigInteger) * HOUR_US
