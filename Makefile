@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PYTHON) benchmarks/anonymous.py
 	$(PYTHON) benchmarks/withheld.py
 	$(PYTHON) benchmarks/stream.py
+	$(PYTHON) benchmarks/api.py
 
 docs: $(STAMP)
 	$(PYTHON) -m tapewatch.features.catalog > docs/features.md

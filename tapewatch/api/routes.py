@@ -119,7 +119,7 @@ def alerts(
         )
         page = list_alerts(svc.engine, where, cursor, limit)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     return AlertPage(items=[summary(r) for r in page.items], next_cursor=page.next_cursor)
 
 

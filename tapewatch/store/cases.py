@@ -87,8 +87,11 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     """The position a cursor stands for."""
     try:
         start_us, alert_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return int(start_us), str(alert_id)
-    except (ValueError, TypeError) as exc:
+        start = int(start_us)
+        if not isinstance(alert_id, str) or not -(2**62) < start < 2**62:
+            raise ValueError("out of range")
+        return start, alert_id
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ValueError(f"not a cursor this service wrote: {cursor!r}") from exc
 
 

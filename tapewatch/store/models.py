@@ -45,6 +45,10 @@ class AlertRecord(Base):
     """An alert in the contract's columns (lists as JSON text, times as µs)."""
 
     __tablename__ = "alerts"
+    __table_args__ = (
+        # the list's filters read newest first within one typology, trader or instrument
+        sa.Index("ix_alerts_type_start", "manipulation_type", "start_us"),
+    )
 
     alert_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     trader_id: Mapped[str] = mapped_column(sa.String, index=True)

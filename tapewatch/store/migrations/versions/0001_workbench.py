@@ -50,6 +50,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_alerts_score"), ["score"], unique=False)
         batch_op.create_index(batch_op.f("ix_alerts_start_us"), ["start_us"], unique=False)
         batch_op.create_index(batch_op.f("ix_alerts_trader_id"), ["trader_id"], unique=False)
+        batch_op.create_index(
+            "ix_alerts_type_start", ["manipulation_type", "start_us"], unique=False
+        )
 
     op.create_table(
         "audit_log",
@@ -170,6 +173,7 @@ def downgrade() -> None:
     op.drop_table("audit_log")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_alerts_trader_id"))
+        batch_op.drop_index("ix_alerts_type_start")
         batch_op.drop_index(batch_op.f("ix_alerts_start_us"))
         batch_op.drop_index(batch_op.f("ix_alerts_score"))
         batch_op.drop_index(batch_op.f("ix_alerts_manipulation_type"))
