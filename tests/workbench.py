@@ -3,6 +3,7 @@ over its unseen day into a SQLite store and a lake, and one user of each role.""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,3 +53,12 @@ def build_workbench(model: ModelBundle, day: pa.Table, root: Path) -> Workbench:
     keys = {role: add_user(store.engine, f"{role.value}-user", role) for role in Role}
     store.close()
     return Workbench(db, lake, model_dir, events, result.alerts, keys)
+
+
+def copy_store(db: str, into: Path) -> str:
+    """A copy of a SQLite store (with its WAL files) that a test may change."""
+    target = into / Path(db).name
+    for suffix in ("", "-wal", "-shm"):
+        if Path(db + suffix).exists():
+            shutil.copy(db + suffix, str(target) + suffix)
+    return str(target)

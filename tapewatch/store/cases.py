@@ -326,16 +326,7 @@ def alert_rows(engine: sa.Engine, alert_ids: list[str]) -> list[dict[str, Any]]:
     if not alert_ids:
         return []
     query = (
-        sa.select(
-            AlertRecord.alert_id,
-            AlertRecord.trader_id,
-            AlertRecord.instrument_id,
-            AlertRecord.manipulation_type,
-            AlertRecord.score,
-            AlertRecord.start_us,
-            AlertRecord.detected_by,
-            Case.status,
-        )
+        sa.select(*_SUMMARY)
         .join(Case, Case.alert_id == AlertRecord.alert_id)
         .where(AlertRecord.alert_id.in_(alert_ids))
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
-from workbench import Workbench
+from workbench import Workbench, copy_store
 
 from tapewatch.api.app import create_app
 from tapewatch.api.service import ServiceSettings
@@ -35,19 +34,11 @@ class Api:
         return {"X-API-Key": self.keys[role]}
 
 
-def copy_sqlite(db: str, target: Path) -> str:
-    """A copy of a SQLite store (with its write-ahead log) to change freely."""
-    for suffix in ("", "-wal", "-shm"):
-        if Path(db + suffix).exists():
-            shutil.copy(db + suffix, str(target) + suffix)
-    return str(target)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def api(request: pytest.FixtureRequest, workbench: Workbench, tmp_path: Path) -> Iterator[Api]:
     """The app on a fresh copy of the workbench's store."""
     if request.param == "sqlite":
-        db, keys = copy_sqlite(workbench.db, tmp_path / "tapewatch.db"), workbench.keys
+        db, keys = copy_store(workbench.db, tmp_path), workbench.keys
         drop = None
     else:
         server = make_url(request.getfixturevalue("postgres_url"))

@@ -8,7 +8,6 @@ sent to /api/v1/check, and forged list cursors; both must be refused, never a 50
 from __future__ import annotations
 
 import base64
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from schemathesis.checks import (
     not_a_server_error,
     response_schema_conformance,
 )
-from workbench import Workbench
+from workbench import Workbench, copy_store
 
 from tapewatch.api.app import create_app
 from tapewatch.api.service import ServiceSettings
@@ -35,16 +34,6 @@ from tapewatch.store.versions import list_versions
 
 #: a few hundred requests in all: enough to find crashes, quick enough for every CI run
 FUZZ = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
-
-
-def copy_store(db: str, into: Path) -> str:
-    """A copy of a SQLite store, with its WAL and shared-memory files if it has them."""
-    target = into / Path(db).name
-    for suffix in ("", "-wal", "-shm"):
-        source = Path(db + suffix)
-        if source.exists():
-            shutil.copyfile(source, f"{target}{suffix}")
-    return str(target)
 
 
 @pytest.fixture

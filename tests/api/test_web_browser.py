@@ -4,33 +4,22 @@ alerts with the keyboard; without a valid key nothing is shown."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect
 from servers import free_port
-from workbench import Workbench
+from workbench import Workbench, copy_store
 
 from tapewatch.api.app import create_app
 from tapewatch.api.service import ServiceSettings
 from tapewatch.store.models import Role
 
 TIMEOUT_MS = 20_000
-
-
-def copy_store(db: str, into: Path) -> str:
-    """A copy of a SQLite store (with its WAL files) that the tests may change."""
-    target = into / Path(db).name
-    for suffix in ("", "-wal", "-shm"):
-        if Path(db + suffix).exists():
-            shutil.copy(db + suffix, str(target) + suffix)
-    return str(target)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import random
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from workbench import Workbench
+from workbench import Workbench, copy_store
 
 from tapewatch.api import charts
 from tapewatch.api.app import create_app
@@ -32,15 +31,6 @@ from tapewatch.store.models import AlertRecord, Case, CaseStatus, ModelVersion, 
 
 FIGURE = re.compile(r'<script type="application/json" id="([\w-]+)-figure">(.*?)</script>', re.S)
 ROW_ID = re.compile(r'<td><a href="/alerts/(AL-[\w-]+)">')
-
-
-def copy_store(db: str, into: Path) -> str:
-    """A copy of a SQLite store (with its WAL files) that a test may change."""
-    target = into / Path(db).name
-    for suffix in ("", "-wal", "-shm"):
-        if Path(db + suffix).exists():
-            shutil.copy(db + suffix, str(target) + suffix)
-    return str(target)
 
 
 def figures(html: str) -> dict[str, dict]:
