@@ -13,33 +13,18 @@ import datetime as dt
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-import pyarrow as pa
 import pytest
 import redis
+from hybrid import Hybrid
 from playwright.sync_api import Browser, sync_playwright
 from servers import CHROMIUM, INSTALL_HINT, free_port, postgres_server
 from workbench import Workbench, build_workbench
 
 from tapewatch.detect.anomaly import AutoencoderConfig
 from tapewatch.engine.redis_streams import wait_for_redis
-from tapewatch.learn.registry import ModelBundle
-from tapewatch.learn.workflow import TrainOutcome, train_on_events
+from tapewatch.learn.workflow import train_on_events
 from tapewatch.synth import AbuseMix, MarketConfig, generate_market
-
-
-@dataclass(frozen=True)
-class Hybrid:
-    """A labelled training day, the model trained on it with the autoencoder, an unseen day."""
-
-    train_day: pa.Table
-    outcome: TrainOutcome
-    unseen_day: pa.Table
-
-    @property
-    def model(self) -> ModelBundle:
-        return self.outcome.bundle
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import Hybrid
+from hybrid import Hybrid
 from kit import same_alerts
 
 from tapewatch.engine.batch import score_events

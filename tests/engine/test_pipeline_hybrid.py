@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from conftest import Hybrid
+from hybrid import Hybrid
 
 from tapewatch.detect.decision import BOTH, KNOWN, NOVEL
 from tapewatch.engine.batch import score_events

@@ -16,8 +16,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import redis
-from conftest import Hybrid, free_port
+from hybrid import Hybrid
 from kit import same_alerts
+from servers import free_port
 
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.checkpoint import CheckpointStore

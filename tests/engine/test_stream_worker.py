@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from conftest import Hybrid
+from hybrid import Hybrid
 from rich.console import Console
 
 from tapewatch.cli.stream import run_worker

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
-from conftest import Hybrid
+from hybrid import Hybrid
 
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.pipeline import Provenance
