@@ -73,7 +73,7 @@ def check(
         results=[_result(v) for v in result.verdicts],
         rejected=_rejections(result),
         processing_ms=result.processing_ms,
-        model_version=svc.scorer().version,
+        model_version=result.model_version,
     )
 
 
@@ -88,7 +88,7 @@ def ingest(svc: ServiceDep, batch: EventBatch, _who: Principal = ANALYST) -> Ing
         rejected=_rejections(result),
         alerts_closed=result.alerts.column("alert_id").to_pylist(),
         processing_ms=result.processing_ms,
-        model_version=svc.scorer().version,
+        model_version=result.model_version,
     )
 
 

@@ -77,26 +77,32 @@ class Service:
     def scorer(self) -> LiveScorer:
         """The live scorer of the active model (built on first use and when the active
         version or its threshold changes)."""
+        return self._live()[0]
+
+    def _live(self) -> tuple[LiveScorer, CoalescingScorer]:
+        """The active model's scorer and the batcher that feeds it (one store read)."""
         info = self.model()
         if info is None:
             raise NoModelError(
                 "no model: start the service with --model, or score into this store first"
             )
         with self._lock:
-            current = self._scorer
+            current, batcher = self._scorer, self._batcher
             if (
                 current is None
+                or batcher is None
                 or current.version != info.version
                 or current.threshold != info.threshold_override
             ):
                 current = LiveScorer(
                     load_model(Path(info.path)), source="api", threshold=info.threshold_override
                 )
-                if self._batcher is not None:
-                    self._batcher.close()
+                if batcher is not None:
+                    batcher.close()
                     self._flush_open_alerts()
-                self._scorer, self._batcher = current, CoalescingScorer(current)
-            return current
+                batcher = CoalescingScorer(current)
+                self._scorer, self._batcher = current, batcher
+            return current, batcher
 
     def _flush_open_alerts(self) -> None:
         if self._scorer is not None:
@@ -112,11 +118,7 @@ class Service:
 
     def score(self, records: list[dict[str, object]], explain: str) -> LiveResult:
         """Score events against the live state, store the alerts they closed and count them."""
-        self.scorer()
-        batcher = self._batcher
-        if batcher is None:
-            raise NoModelError("the scorer is not running")
-        result = batcher.score(records, explain)
+        result = self._live()[1].score(records, explain)
         stored = self.store.put(result.alerts) if result.alerts.num_rows else 0
         latency = np.full(len(result.verdicts), int(result.processing_ms * 1e6), dtype=np.int64)
         self.metrics.record_batch(

@@ -104,6 +104,6 @@ def split(result: LiveResult, sizes: list[int]) -> list[LiveResult]:
             if first <= letter.line < first + size
         ]
         alerts = result.alerts if i == len(sizes) - 1 else result.alerts.slice(0, 0)
-        parts.append(LiveResult(mine, letters, alerts, result.processing_ms))
+        parts.append(replace(result, verdicts=mine, rejected=letters, alerts=alerts))
         first += size
     return parts

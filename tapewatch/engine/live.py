@@ -58,6 +58,8 @@ class LiveResult:
     rejected: list[DeadLetter]
     alerts: pa.Table
     processing_ms: float
+    #: the model version that scored them
+    model_version: str = ""
 
 
 def _with_required_columns(raw: RawTable) -> RawTable:
@@ -136,7 +138,7 @@ class LiveScorer:
         verdicts = [] if scored is None else self._verdicts(events, scored, explain)
         in_request_order = [verdicts[i] for i in np.argsort(order, kind="stable")]
         elapsed = (time.perf_counter() - started) * 1e3
-        return LiveResult(in_request_order, rejected, alerts, elapsed)
+        return LiveResult(in_request_order, rejected, alerts, elapsed, self.version)
 
     def close_open_alerts(self) -> pa.Table:
         """Close every open alert (when the service stops) and return them explained."""
