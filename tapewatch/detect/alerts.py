@@ -11,7 +11,7 @@ import numpy.typing as npt
 F32 = npt.NDArray[np.float32]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class FlaggedEvent:
     """A flagged event as the alert builder needs it."""
 

@@ -22,10 +22,11 @@ class ScoringConfig:
     #: the same for events without a known trader (their trader features are missing);
     #: None: alert_threshold serves them too
     anonymous_threshold: float | None = None
-    #: screen trees of the early exit (0: no cascade) and its cutoff in log-odds, set in
-    #: training well below every validation event the whole screen flags
-    cascade_trees: int = 40
-    cascade_cutoff: float = float("-inf")
+    #: screen trees after which clearly normal rows exit early (empty: no cascade), and
+    #: each stage's cutoff in log-odds, set in training below every validation event
+    #: scoring at least half the threshold (none set: no cascade)
+    cascade_trees: tuple[int, ...] = (20, 40, 80, 160)
+    cascade_cutoffs: tuple[float, ...] = ()
     #: flagged events of one trader, instrument and typology closer than this form one alert
     alert_gap_seconds: float = 60.0
     #: ensemble score = w * xgb_score + (1 - w) * ae_score, when the model has an autoencoder;
@@ -46,11 +47,21 @@ class ScoringConfig:
     @property
     def cascade(self) -> Cascade | None:
         """The screen's early exit, if any."""
-        if self.cascade_trees <= 0 or not np.isfinite(self.cascade_cutoff):
+        if not self.cascade_cutoffs:
             return None
-        return Cascade(self.cascade_trees, self.cascade_cutoff)
+        stages = [
+            (t, c)
+            for t, c in zip(self.cascade_trees, self.cascade_cutoffs, strict=True)
+            if np.isfinite(c)
+        ]
+        return Cascade(tuple(stages)) if stages else None
 
     def __post_init__(self) -> None:
+        # JSON gives lists; a frozen config keeps tuples (hashable, compared by value)
+        object.__setattr__(self, "cascade_trees", tuple(int(t) for t in self.cascade_trees))
+        object.__setattr__(self, "cascade_cutoffs", tuple(float(c) for c in self.cascade_cutoffs))
+        if self.cascade_cutoffs and len(self.cascade_cutoffs) != len(self.cascade_trees):
+            raise ValueError("cascade_cutoffs needs one cutoff per entry of cascade_trees")
         if not 0.0 <= self.alert_threshold <= 1.0:
             raise ValueError(f"alert_threshold must be in [0, 1], got {self.alert_threshold}")
         if not 0.0 < self.target_fpr < 1.0:

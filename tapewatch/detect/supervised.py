@@ -31,11 +31,15 @@ TYPOLOGY_FILE = "typology.ubj"
 
 @dataclass(frozen=True)
 class Cascade:
-    """Early exit for clearly normal rows: the screen's first trees decide them alone."""
+    """Early exits for clearly normal rows: after each stage's first `trees` trees, rows
+    whose margin (log-odds) is below the stage's `cutoff` keep it and skip the rest."""
 
-    trees: int
-    #: rows whose early margin (log-odds) is below this skip the remaining trees
-    cutoff: float
+    stages: tuple[tuple[int, float], ...]
+
+    def __post_init__(self) -> None:
+        trees = [t for t, _ in self.stages]
+        if not trees or trees != sorted(set(trees)) or trees[0] <= 0:
+            raise ValueError(f"cascade stages need increasing positive tree counts, got {trees}")
 
 
 @dataclass(frozen=True)
@@ -166,22 +170,29 @@ class SupervisedDetector:
     def score(self, features: F32, cascade: Cascade | None = None) -> F64:
         """P(any manipulation) per row.
 
-        With a cascade, rows whose margin after the first `cascade.trees` trees is below
-        `cascade.cutoff` keep that early estimate; only the others run the whole screen.
+        With a cascade, rows whose margin after a stage's trees is below its cutoff keep
+        that early estimate; only the others go on to the next stage's trees.
         """
         if len(features) == 0:
             return np.zeros(0)
         x = self._select(features)
         rounds = self.screen.num_boosted_rounds()
-        if cascade is None or cascade.trees >= rounds:
+        stages = [] if cascade is None else [s for s in cascade.stages if s[0] < rounds]
+        if not stages:
             margin = self._margin(x)
         else:
-            k = cascade.trees
-            margin = self._margin(x, (0, k))
-            deep = np.flatnonzero(margin >= cascade.cutoff)
-            if len(deep):
-                # the rest of the trees only: each range's margin carries the base once
-                margin[deep] += self._margin(x[deep], (k, rounds)) - self._base_margin()
+            first, cutoff = stages[0]
+            margin = self._margin(x, (0, first))
+            alive = np.flatnonzero(margin >= cutoff)
+            ends = [*stages[1:], (rounds, float("-inf"))]
+            done = first
+            for end, cutoff in ends:
+                if len(alive) == 0:
+                    break
+                # the next trees only: each range's margin carries the base once
+                margin[alive] += self._margin(x[alive], (done, end)) - self._base_margin()
+                alive = alive[margin[alive] >= cutoff]
+                done = end
         score: F64 = 1.0 / (1.0 + np.exp(-margin))
         return score
 

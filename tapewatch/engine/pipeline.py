@@ -170,35 +170,31 @@ def _flagged_events(
         ["transaction_id", "timestamp", "trader_id", "instrument_id"]
     )
     ts = pc.cast(rows.column("timestamp"), pa.int64()).to_pylist()
-    names = d.predicted_names
+    names = d.predicted_names[idx].tolist()
     rule_hits = hits.take(pa.array(idx)).to_pylist()
-    ae = d.ae_score
+    n = len(idx)
+    ae = [None] * n if d.ae_score is None else d.ae_score[idx].tolist()
+    novel = [False] * n if d.novel is None else d.novel[idx].tolist()
+    usual = [None] * n if sequence is None else list(sequence.usual[idx])
+    errors = [None] * n if sequence is None else list(sequence.errors[idx])
     return [
-        FlaggedEvent(
-            tx,
-            t,
-            trader,
-            inst,
-            names[i],
-            float(d.score[i]),
-            x[i],
-            bool(d.known[i]),
-            d.is_novel(i),
-            float(d.xgb_score[i]),
-            None if ae is None else float(ae[i]),
-            None if sequence is None else sequence.usual[i],
-            None if sequence is None else sequence.errors[i],
-            tuple(rule_hits[j]),
-        )
-        for j, (i, tx, t, trader, inst) in enumerate(
-            zip(
-                idx.tolist(),
-                rows.column("transaction_id").to_pylist(),
-                ts,
-                rows.column("trader_id").to_pylist(),
-                rows.column("instrument_id").to_pylist(),
-                strict=True,
-            )
+        FlaggedEvent(tx, t, trader, inst, kind, score, row, known, nov, xgb, ae_s, us, err, hit)
+        for tx, t, trader, inst, kind, score, row, known, nov, xgb, ae_s, us, err, hit in zip(
+            rows.column("transaction_id").to_pylist(),
+            ts,
+            rows.column("trader_id").to_pylist(),
+            rows.column("instrument_id").to_pylist(),
+            names,
+            d.score[idx].tolist(),
+            list(x[idx]),
+            d.known[idx].tolist(),
+            novel,
+            d.xgb_score[idx].tolist(),
+            ae,
+            usual,
+            errors,
+            [tuple(h) for h in rule_hits],
+            strict=True,
         )
     ]
 

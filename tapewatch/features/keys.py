@@ -34,9 +34,11 @@ class KeyIndex:
                 else pa.array([], pa.dictionary(pa.int32(), pa.string()))
             )
         uniques: list[str] = encoded.dictionary.to_pylist()
-        slot_of_unique = np.fromiter(
-            (self._slot(k) for k in uniques), dtype=np.int64, count=len(uniques)
-        )
+        get = self._slot_of.get
+        slot_of_unique = np.array([get(k, -1) for k in uniques], dtype=np.int64)
+        new = np.flatnonzero(slot_of_unique < 0)
+        if len(new):
+            slot_of_unique[new] = self._allocate([uniques[i] for i in new.tolist()])
         indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
         if len(slot_of_unique) == 0:
             return np.full(len(indices), -1, dtype=np.int64)
@@ -44,17 +46,18 @@ class KeyIndex:
         slots[indices < 0] = -1
         return slots
 
-    def _slot(self, key: str) -> int:
-        slot = self._slot_of.get(key)
-        if slot is None:
-            if self._free:
-                slot = self._free.pop()
-                self._key_of[slot] = key
-            else:
-                slot = len(self._key_of)
-                self._key_of.append(key)
-            self._slot_of[key] = slot
-        return slot
+    def _allocate(self, keys: list[str]) -> list[int]:
+        """Slots for keys not seen before: freed slots first (last freed first), then new."""
+        reused = min(len(keys), len(self._free))
+        slots = self._free[len(self._free) - reused :][::-1]
+        del self._free[len(self._free) - reused :]
+        for slot, key in zip(slots, keys, strict=False):
+            self._key_of[slot] = key
+        start = len(self._key_of)
+        self._key_of.extend(keys[reused:])
+        slots += range(start, len(self._key_of))
+        self._slot_of.update(zip(keys, slots, strict=True))
+        return slots
 
     def release(self, slots: npt.NDArray[np.int64]) -> None:
         """Free these slots (their keys are forgotten)."""

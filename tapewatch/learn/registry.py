@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
 import tempfile
@@ -136,7 +137,7 @@ def load_model(directory: Path, *, n_threads: int = 0) -> ModelBundle:
     try:
         feature_config = FeatureConfig(**manifest["feature_config"])
         xgb_config = XGBoostConfig(**manifest["xgboost_config"])
-        scoring = ScoringConfig(**manifest["scoring"])
+        scoring = ScoringConfig(**_current_scoring(manifest["scoring"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFormatError(f"{directory}: bad configuration in {MANIFEST}: {exc}") from None
     model_features = tuple(manifest.get("model_features", ()))
@@ -164,3 +165,15 @@ def load_model(directory: Path, *, n_threads: int = 0) -> ModelBundle:
         anomaly,
         ae_config,
     )
+
+
+def _current_scoring(saved: dict[str, Any]) -> dict[str, Any]:
+    """Scoring settings of any saved model in today's fields: a single-stage early exit
+    (`cascade_trees` a number, `cascade_cutoff`) becomes a one-stage cascade."""
+    settings = dict(saved)
+    if isinstance(settings.get("cascade_trees"), int):
+        trees, cutoff = settings.pop("cascade_trees"), settings.pop("cascade_cutoff", None)
+        usable = trees > 0 and cutoff is not None and math.isfinite(cutoff)
+        settings["cascade_trees"] = [trees] if usable else []
+        settings["cascade_cutoffs"] = [cutoff] if usable else []
+    return settings

@@ -102,32 +102,52 @@ def fit_model(
             if (normal & anonymous).any()
             else None
         ),
-        cascade_cutoff=cascade_cutoff(
+        cascade_cutoffs=cascade_cutoffs(
             detector, valid, valid_scores, threshold, scoring.cascade_trees
         ),
     )
     return ModelBundle(detector, feature_config, xgb_config, scoring, metadata=dict(metadata or {}))
 
 
-#: log-odds of slack below the lowest early margin of a flagged validation event
+#: log-odds of slack below each stage's cutoff margin
 CASCADE_SLACK = 1.0
+#: share of the validation events at half the threshold and above that may set no cutoff:
+#: the lowest early margins of so many events are outliers that would keep the cascade from
+#: exiting anything
+CASCADE_OUTLIERS = 0.001
+#: events from this share of the threshold up always set the cutoff (the ensemble can flag an
+#: event whose supervised score is a little under the threshold)
+CASCADE_KEEP = 0.8
 
 
-def cascade_cutoff(
-    detector: SupervisedDetector, valid: F32, valid_scores: F64, threshold: float, trees: int
-) -> float:
-    """Early-exit cutoff: below every validation event the whole screen flags, with slack.
-
-    Half the threshold's odds stand in for it, so events just under the threshold also run
-    the whole screen; -inf (no early exit) when there is nothing to set it from.
+def cascade_cutoffs(
+    detector: SupervisedDetector,
+    valid: F32,
+    valid_scores: F64,
+    threshold: float,
+    trees: tuple[int, ...],
+) -> tuple[float, ...]:
+    """Early-exit cutoff of each cascade stage, from the validation events' margins after
+    that stage's trees, with slack: below every event from 0.8 of the threshold up, and below
+    all but the lowest 0.1 % of the events from half the threshold up (the risk levels from
+    MEDIUM on). No cutoffs (no early exit) when there is nothing to set them from.
     """
-    if trees <= 0:
-        return float("-inf")
     near = valid_scores >= threshold / 2
-    if not near.any():
-        return float("-inf")
-    early = detector.margin(valid[near], trees)
-    return float(early.min() - CASCADE_SLACK)
+    if not trees or not near.any():
+        return ()
+    keep = valid_scores[near] >= CASCADE_KEEP * threshold
+    rows, rounds = valid[near], detector.n_trees["screen"]
+    cutoffs = []
+    for k in trees:
+        if k >= rounds:  # a stage at or past the screen's last tree exits nothing
+            cutoffs.append(float("-inf"))
+            continue
+        early = detector.margin(rows, k)
+        floor = float(np.quantile(early, CASCADE_OUTLIERS))
+        if keep.any():
+            floor = min(floor, float(early[keep].min()))
+        cutoffs.append(floor - CASCADE_SLACK)
+    return tuple(cutoffs)
 
 
 def fpr_threshold(normal_scores: F64, fpr: float) -> float:
