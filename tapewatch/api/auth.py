@@ -12,7 +12,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from tapewatch.api.service import Service
 from tapewatch.store.models import Role, User
-from tapewatch.store.users import Principal, authenticate
+from tapewatch.store.users import Principal
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key")
 BEARER = HTTPBearer(auto_error=False, description="An API key as a bearer token")
@@ -33,7 +33,7 @@ def principal(
     """The caller, from a key or the session; 401 without either."""
     key = api_key or (bearer.credentials if bearer is not None else None)
     if key:
-        found = authenticate(service(request).engine, key)
+        found = service(request).authenticate(key)
         if found is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key")
         return found

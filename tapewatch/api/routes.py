@@ -175,6 +175,7 @@ def activate_model(svc: ServiceDep, version: str, who: Principal = ADMIN) -> Mod
     """Score with this version from now on."""
     try:
         v = activate(svc.engine, version, who.name)
+        svc.models_changed()
     except NotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no model version {version}") from exc
     return ModelOut(**{k: getattr(v, k) for k in ModelOut.model_fields})
@@ -187,6 +188,7 @@ def model_threshold(
     """Change the alert threshold a version scores with."""
     try:
         v = set_threshold(svc.engine, version, body.threshold, who.name)
+        svc.models_changed()
     except NotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no model version {version}") from exc
     return ModelOut(**{k: getattr(v, k) for k in ModelOut.model_fields})

@@ -3,6 +3,7 @@ and the live figures."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
+from cachetools import TTLCache
 
 from tapewatch.engine.coalesce import CoalescingScorer
 from tapewatch.engine.live import LiveResult, LiveScorer
@@ -17,6 +19,7 @@ from tapewatch.learn.registry import load_model
 from tapewatch.monitor.live import StreamMetrics
 from tapewatch.store.alerts import AlertStore
 from tapewatch.store.lake import ScoredLake
+from tapewatch.store.users import Principal, authenticate
 from tapewatch.store.versions import VersionInfo, active_version, register_model
 
 
@@ -31,6 +34,12 @@ class ServiceSettings:
     #: the key that signs session cookies; None: read or make `session.key` beside the db
     session_secret: str | None = None
     session_max_age_s: int = 8 * 3600
+    #: how long a verified API key is trusted without a store read: a key revoked elsewhere
+    #: (`tapewatch users revoke`) stops working within this long
+    key_cache_s: float = 5.0
+    #: how long the active model version is trusted without a store read: a version
+    #: activated elsewhere scores within this long; this process's own changes at once
+    model_cache_s: float = 1.0
 
 
 class NoModelError(RuntimeError):
@@ -48,6 +57,13 @@ class Service:
     _scorer: LiveScorer | None = None
     _batcher: CoalescingScorer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _keys: TTLCache[str, Principal] = field(init=False)
+    _active: TTLCache[str, VersionInfo | None] = field(init=False)
+    _cache_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._keys = TTLCache(maxsize=10_000, ttl=self.settings.key_cache_s)
+        self._active = TTLCache(maxsize=1, ttl=self.settings.model_cache_s)
 
     @classmethod
     def open(cls, settings: ServiceSettings) -> Service:
@@ -71,8 +87,33 @@ class Service:
         return self.store.engine
 
     def model(self) -> VersionInfo | None:
-        """The active model version."""
-        return active_version(self.engine)
+        """The active model version (read from the store at most once a second)."""
+        with self._cache_lock:
+            if "active" in self._active:
+                return self._active["active"]
+        info = active_version(self.engine)
+        with self._cache_lock:
+            self._active["active"] = info
+        return info
+
+    def models_changed(self) -> None:
+        """Forget the cached active version: this process just changed it."""
+        with self._cache_lock:
+            self._active.clear()
+
+    def authenticate(self, key: str) -> Principal | None:
+        """Who an API key belongs to (None: unknown or revoked); a verified key is trusted
+        for `settings.key_cache_s` without reading the store again."""
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        with self._cache_lock:
+            known = self._keys.get(digest)
+        if known is not None:
+            return known
+        who = authenticate(self.engine, key)
+        if who is not None:
+            with self._cache_lock:
+                self._keys[digest] = who
+        return who
 
     def scorer(self) -> LiveScorer:
         """The live scorer of the active model (built on first use and when the active

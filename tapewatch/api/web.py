@@ -37,7 +37,7 @@ from tapewatch.store.cases import (
     severity_over_time,
 )
 from tapewatch.store.models import CaseStatus, Role
-from tapewatch.store.users import Principal, authenticate
+from tapewatch.store.users import Principal
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
@@ -135,7 +135,7 @@ def login(
     then: Annotated[str, Form(alias="next")] = "/",
 ) -> RedirectResponse:
     """Log in with an API key: the session cookie then stands for it."""
-    who = authenticate(service(request).engine, api_key.strip())
+    who = service(request).authenticate(api_key.strip())
     if who is None:
         query = urlencode({"failed": 1, "next": _safe_next(then)})
         return RedirectResponse(f"/login?{query}", status_code=303)

@@ -77,13 +77,12 @@ class CoalescingScorer:
             records = [r for request in batch for r in request.records]
             explain = max((r.explain for r in batch), key=_EXPLAIN_RANK.__getitem__)
             result = self.scorer.score_records(records, explain=explain)
-        except Exception as exc:  # every waiting request learns of the failure
-            for request in batch:
+            parts = split(result, [len(r.records) for r in batch])
+        except Exception as exc:  # every waiting request learns of the failure; the worker
+            for request in batch:  # goes on, or later requests would wait for ever
                 request.done.set_exception(exc)
             return
-        for request, part in zip(
-            batch, split(result, [len(r.records) for r in batch]), strict=True
-        ):
+        for request, part in zip(batch, parts, strict=True):
             elapsed = (time.perf_counter() - request.submitted) * 1e3
             request.done.set_result(replace(part, processing_ms=elapsed))
 

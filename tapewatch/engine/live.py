@@ -9,7 +9,6 @@ order given.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -26,8 +25,8 @@ from tapewatch.detect.rules import RuleSet
 from tapewatch.engine.pipeline import Provenance, ScoredBatch, ScoringPipeline
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.schema.columns import REQUIRED_EVENT_COLUMNS
-from tapewatch.schema.deadletter import DeadLetter, json_safe
-from tapewatch.schema.jsonl_reader import parse_jsonl
+from tapewatch.schema.deadletter import DeadLetter
+from tapewatch.schema.jsonl_reader import parse_records
 from tapewatch.schema.raw import RawTable
 from tapewatch.schema.validate import validate_events
 
@@ -119,8 +118,7 @@ class LiveScorer:
         from 1) and the rest are scored.
         """
         started = time.perf_counter()
-        lines = [json.dumps(dict(r), default=json_safe) for r in records]
-        raw = _with_required_columns(parse_jsonl("\n".join(lines).encode(), 1, "request"))
+        raw = _with_required_columns(parse_records(records, "request"))
         checked = validate_events(raw)
         rejected = [*raw.rejected, *checked.bad]
         events = checked.good

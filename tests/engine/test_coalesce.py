@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from workbench import Workbench
@@ -72,3 +73,32 @@ def test_concurrent_requests_get_their_own_answers(workbench: Workbench, tmp_pat
         expected = [r["transaction_id"] for i, r in enumerate(mine) if i != k % 20]
         assert [v.transaction_id for v in got.verdicts] == expected
         assert got.processing_ms > 0
+
+
+class _Failing(LiveScorer):
+    """A scorer whose first call fails."""
+
+    def __init__(self, real: LiveScorer) -> None:
+        self.__dict__.update(real.__dict__)
+        self.failed = False
+
+    def score_records(self, records: Any, *, explain: str = "flagged") -> LiveResult:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("boom")
+        return super().score_records(records, explain=explain)
+
+
+def test_a_failed_batch_reaches_its_requests_and_the_worker_serves_on(
+    workbench: Workbench,
+) -> None:
+    batcher = CoalescingScorer(_Failing(LiveScorer(load_model(workbench.model_dir))))
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            batcher.score([{}])
+        # empty objects are rows without fields: each is rejected, none is lost
+        after = batcher.score([{}, {}], "all")
+        assert [(d.line, d.reason) for d in after.rejected] == [(1, "empty row"), (2, "empty row")]
+        assert after.verdicts == []
+    finally:
+        batcher.close()

@@ -237,3 +237,42 @@ def test_batch_rows_must_be_positive(tmp_path: Path) -> None:
     pq.write_table(sample_events(2), path)
     with pytest.raises(ValueError, match="batch_rows"):
         iter_raw_batches(path, 0)
+
+
+def test_arrow_and_python_json_parsers_validate_alike() -> None:
+    """Short inputs are parsed by Python's json module, long ones by Arrow: same results."""
+    import json
+
+    from tapewatch.schema.jsonl_reader import ARROW_MIN_LINES, _parse_line_by_line, parse_jsonl
+
+    rows = [good_row(i) for i in range(ARROW_MIN_LINES + 6)]
+    rows[3]["price"] = "-2"  # bad: must be > 0
+    rows[7]["side"] = "SIDEWAYS"
+    rows[9]["timestamp"] = "1772443800000000"  # epoch microseconds as text
+    data = "\n".join(json.dumps({k: v for k, v in r.items() if v is not None}) for r in rows)
+    by_arrow = validate_events(parse_jsonl(data.encode(), 1, "x"))
+    by_python = validate_events(_parse_line_by_line(data.encode(), 1, "x"))
+    assert by_arrow.good.equals(by_python.good)
+    assert by_arrow.good.num_rows == len(rows) - 2
+    assert [b.message for b in by_arrow.bad] == [b.message for b in by_python.bad]
+    assert [b.line for b in by_arrow.bad] == [4, 8]
+
+
+def test_records_parse_as_their_json_lines_would() -> None:
+    import json
+
+    from tapewatch.schema.jsonl_reader import parse_jsonl, parse_records
+
+    records: list[object] = [
+        {k: v for k, v in good_row(i).items() if v is not None} for i in range(5)
+    ]
+    records[1] = dict(records[1], quantity="lots")  # type: ignore[arg-type]
+    records[2] = "not an event"
+    from_records = validate_events(parse_records(records, "x"))
+    as_text = "\n".join(json.dumps(r) for r in records).encode()
+    from_text = validate_events(parse_jsonl(as_text, 1, "x"))
+    assert from_records.good.equals(from_text.good)
+    assert [(b.line, b.field, b.reason) for b in from_records.bad] == [
+        (b.line, b.field, b.reason) for b in from_text.bad
+    ]
+    assert [b.line for b in from_records.bad] == [2, 3]
