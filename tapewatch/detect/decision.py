@@ -44,10 +44,6 @@ class Decisions:
         """Typology names of `predicted`."""
         return TYPOLOGY_NAMES[self.predicted]
 
-    def is_novel(self, row: int) -> bool:
-        """The anomaly score calls this row a novel anomaly."""
-        return self.novel is not None and bool(self.novel[row])
-
 
 def detector_label(known: bool, novel: bool) -> str:
     """Which detector raised an event or alert: known pattern, novel anomaly, or both;

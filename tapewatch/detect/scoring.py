@@ -23,8 +23,8 @@ class ScoringConfig:
     #: None: alert_threshold serves them too
     anonymous_threshold: float | None = None
     #: screen trees after which clearly normal rows exit early (empty: no cascade), and
-    #: each stage's cutoff in log-odds, set in training below every validation event
-    #: scoring at least half the threshold (none set: no cascade)
+    #: each stage's cutoff in log-odds, set in training (`learn.train.cascade_cutoffs`)
+    #: below the validation events near the threshold (none set: no cascade)
     cascade_trees: tuple[int, ...] = (20, 40, 80, 160)
     cascade_cutoffs: tuple[float, ...] = ()
     #: flagged events of one trader, instrument and typology closer than this form one alert

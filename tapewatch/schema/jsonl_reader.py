@@ -74,9 +74,7 @@ def parse_records(records: Iterable[object], source: str) -> RawTable:
     rejected: list[DeadLetter] = []
     for line, record in enumerate(records, start=1):
         if not isinstance(record, Mapping):
-            rejected.append(
-                DeadLetter(line, "line", "", "not a JSON object", {"_text": str(record)})
-            )
+            rejected.append(_unreadable(line, "not a JSON object", str(record)))
             continue
         rows.append(json_safe_row(record))
         lines.append(line)
@@ -105,9 +103,9 @@ def _rows_table(
     )
 
 
-def _unreadable(line: int, reason: str, raw_line: bytes) -> DeadLetter:
-    text = raw_line.decode("utf-8", errors="replace").rstrip("\r")
-    return DeadLetter(line, "line", "", reason, {"_text": text})
+def _unreadable(line: int, reason: str, raw_line: bytes | str) -> DeadLetter:
+    text = raw_line if isinstance(raw_line, str) else raw_line.decode("utf-8", errors="replace")
+    return DeadLetter(line, "line", "", reason, {"_text": text.rstrip("\r")})
 
 
 def _column(values: list[object]) -> pa.Array:
