@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import xgboost as xgb
 
+from tapewatch.detect.dense_predict import DensePredictor
 from tapewatch.features.catalog import FEATURE_NAMES, MODEL_FEATURES
 from tapewatch.schema.enums import TYPOLOGIES, ManipulationType
 
@@ -96,6 +97,14 @@ class SupervisedDetector:
         self.screen_: xgb.Booster | None = None
         self.typology_: xgb.Booster | None = None
         self._base: float | None = None
+        self._predictors: dict[int, DensePredictor] = {}
+
+    def _predictor(self, booster: xgb.Booster) -> DensePredictor:
+        """The fast dense predictor of a booster (made on first use)."""
+        predictor = self._predictors.get(id(booster))
+        if predictor is None or predictor.booster is not booster:
+            predictor = self._predictors[id(booster)] = DensePredictor(booster)
+        return predictor
 
     def _select(self, features: F32) -> F32:
         """The model's columns of full feature rows."""
@@ -201,7 +210,7 @@ class SupervisedDetector:
         return self._margin(self._select(features), (0, trees) if trees else (0, 0))
 
     def _margin(self, x: F32, rounds: tuple[int, int] = (0, 0)) -> F64:
-        out = self.screen.inplace_predict(x, predict_type="margin", iteration_range=rounds)
+        out = self._predictor(self.screen)(x, rounds, margin=True)
         return np.asarray(out, dtype=np.float64)
 
     def _base_margin(self) -> float:
@@ -218,7 +227,7 @@ class SupervisedDetector:
         """Most likely abuse typology per row (a position in TYPOLOGIES, never NONE)."""
         if len(features) == 0:
             return np.zeros(0, dtype=np.int64)
-        proba = np.asarray(self.typology_model.inplace_predict(self._select(features)))
+        proba = self._predictor(self.typology_model)(self._select(features))
         picked: I64 = ABUSE_CLASSES[proba.reshape(len(features), -1).argmax(axis=1)]
         return picked
 

@@ -10,6 +10,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tapewatch.schema.canonical import accept_canonical
 from tapewatch.schema.coerce import (
     Mask,
     Parsed,
@@ -147,6 +148,15 @@ def _with_default(parsed: Parsed | None, name: str, n: int) -> pa.Array:
 def validate_events(raw: RawTable) -> ValidationResult:
     """Split raw event rows into a contract-typed table of good rows and dead letters."""
     check_columns(raw)
+    canonical = accept_canonical(raw)
+    if canonical is not None:
+        return ValidationResult(good=canonical, bad=list(raw.rejected))
+    return validate_vectorised(raw)
+
+
+def validate_vectorised(raw: RawTable) -> ValidationResult:
+    """:func:`validate_events` column by column in Arrow, whatever the batch (columns
+    already checked); the rules every row is held to."""
     table = raw.table
     n = int(table.num_rows)
     has_labels = "manipulation_type" in table.column_names

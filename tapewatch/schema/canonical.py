@@ -1,0 +1,178 @@
+"""Small batches whose every cell is already in the contract's form, accepted in Python.
+
+The vectorised validator costs about two milliseconds a call however few rows it is given
+(some eighty Arrow calls), which is most of the service's and a paced stream's time per
+batch. Most requests need none of its repairs: ids without surrounding blanks, enums in
+upper case, finite positive numbers, booleans, UTC ISO-8601 or epoch-microsecond times.
+:func:`accept_canonical` recognises such batches cheaply and builds the same table the
+validator would; anything else (a blank, a lower-case enum, a string number, a missing
+field) returns None and goes to the validator, which alone words rejections. A
+hypothesis test holds the two to the same table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable
+
+import pyarrow as pa
+
+from tapewatch.schema.columns import (
+    EVENT_DEFAULTS,
+    EVENT_SCHEMA,
+    LABELLED_EVENT_SCHEMA,
+    REQUIRED_EVENT_COLUMNS,
+    TIMESTAMP,
+)
+from tapewatch.schema.enums import ManipulationType, OrderStatus, OrderType, Side
+from tapewatch.schema.raw import RawTable
+from tapewatch.schema.timestamps import MAX_EPOCH_US, MIN_EPOCH_US
+
+#: above this many rows the vectorised validator is as quick
+MAX_ROWS = 256
+
+_ENUMS: dict[str, frozenset[str]] = {
+    "order_status": frozenset(OrderStatus),
+    "side": frozenset(Side),
+    "order_type": frozenset(OrderType),
+    "manipulation_type": frozenset(ManipulationType),
+}
+_POSITIVE = frozenset({"price", "quantity", "bid_price", "ask_price"})
+_NON_NEGATIVE = frozenset({"bid_size", "ask_size"})
+_BOOLS = frozenset({"is_algo_trade", "is_hft", "is_manipulation"})
+#: Arrow types of raw columns whose Python values this module can judge
+_PLAIN_TYPES = (pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.null())
+_ISO_UTC = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})?", re.ASCII
+)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_ONE_US = dt.timedelta(microseconds=1)
+
+#: Turns a present cell into its contract value, or None when the validator must judge it.
+_Convert = Callable[[object], object]
+
+
+def _text(value: object) -> object:
+    # only printable ASCII at either end: nothing for the validator to trim
+    if type(value) is str and value and "!" <= value[0] <= "~" and "!" <= value[-1] <= "~":
+        return value
+    return None
+
+
+def _enum(allowed: frozenset[str]) -> _Convert:
+    def convert(value: object) -> object:
+        return value if type(value) is str and value in allowed else None
+
+    return convert
+
+
+def _number(strictly_positive: bool) -> _Convert:
+    def convert(value: object) -> object:
+        if type(value) is int and abs(value) < 2**53:
+            value = float(value)
+        if type(value) is not float or not math.isfinite(value):
+            return None
+        ok = value > 0.0 if strictly_positive else value >= 0.0
+        return value if ok else None
+
+    return convert
+
+
+def _bool(value: object) -> object:
+    return value if type(value) is bool else None
+
+
+def _timestamp(value: object) -> object:
+    if type(value) is int:
+        micros = value
+    elif type(value) is str and _ISO_UTC.fullmatch(value):
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        micros = (parsed - _EPOCH) // _ONE_US
+    else:
+        return None
+    return micros if MIN_EPOCH_US <= micros <= MAX_EPOCH_US else None
+
+
+def _converter(name: str) -> _Convert:
+    if name == "timestamp":
+        return _timestamp
+    if name in _ENUMS:
+        return _enum(_ENUMS[name])
+    if name in _POSITIVE or name in _NON_NEGATIVE:
+        return _number(name in _POSITIVE)
+    if name in _BOOLS:
+        return _bool
+    return _text
+
+
+_CONVERTERS = {name: _converter(name) for name in LABELLED_EVENT_SCHEMA.names}
+#: a missing cell is allowed where the validator fills a default or keeps a null
+_MAY_BE_MISSING = frozenset(LABELLED_EVENT_SCHEMA.names) - {
+    *REQUIRED_EVENT_COLUMNS,
+    "manipulation_type",
+}
+
+
+def accept_canonical(raw: RawTable) -> pa.Table | None:
+    """The contract table of a small batch whose every row is already valid and in
+    canonical form, exactly as the validator would build it; None otherwise."""
+    table = raw.table
+    n = raw.num_rows
+    if not n or n > MAX_ROWS or any(t not in _PLAIN_TYPES for t in table.schema.types):
+        return None
+    present = set(table.column_names)
+    schema = LABELLED_EVENT_SCHEMA if "manipulation_type" in present else EVENT_SCHEMA
+    cells: dict[str, list[object]] = {}
+    for name in schema.names:
+        if name not in present:
+            if name not in _MAY_BE_MISSING:
+                return None
+            cells[name] = [EVENT_DEFAULTS.get(name)] * n
+            continue
+        convert = _CONVERTERS[name]
+        values = table.column(name).to_pylist()
+        converted = [None if v is None else convert(v) for v in values]
+        # a missing price is judged with the row's status below
+        missing_ok = name in _MAY_BE_MISSING or name == "price"
+        for raw_value, value in zip(values, converted, strict=True):
+            if value is None and (raw_value is not None or not missing_ok):
+                return None
+        if name in EVENT_DEFAULTS:
+            default = EVENT_DEFAULTS[name]
+            converted = [default if v is None else v for v in converted]
+        cells[name] = converted
+    if not _rows_complete(cells, n):
+        return None
+    if schema is LABELLED_EVENT_SCHEMA:
+        cells["is_manipulation"] = [
+            (kind != ManipulationType.NONE.value) if flag is None else flag
+            for flag, kind in zip(cells["is_manipulation"], cells["manipulation_type"], strict=True)
+        ]
+    arrays = [
+        pa.array(cells[name], pa.int64()).cast(TIMESTAMP)
+        if name == "timestamp"
+        else pa.array(cells[name], schema.field(name).type)
+        for name in schema.names
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _rows_complete(cells: dict[str, list[object]], n: int) -> bool:
+    """The rules across fields: a price unless a market order is new, a counterparty on
+    every execution."""
+    for i in range(n):
+        status = cells["order_status"][i]
+        if cells["price"][i] is None and not (
+            status == OrderStatus.NEW.value and cells["order_type"][i] == OrderType.MARKET.value
+        ):
+            return False
+        if status == OrderStatus.EXECUTED.value and cells["counterparty_id"][i] is None:
+            return False
+    return True
