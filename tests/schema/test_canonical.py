@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from tapewatch.schema.canonical import MAX_ROWS, accept_canonical
 from tapewatch.schema.errors import ContractError
 from tapewatch.schema.jsonl_reader import parse_records
+from tapewatch.schema.raw import RawTable
 from tapewatch.schema.validate import check_columns, validate_events, validate_vectorised
 
 
@@ -59,6 +60,15 @@ def test_canonical_events_take_the_short_path_and_match_the_validator() -> None:
     fast = accept_canonical(epoch)
     assert fast is not None
     assert fast.equals(validate_vectorised(epoch).good)
+
+
+def test_contract_typed_tables_take_the_short_path() -> None:
+    """A table already in the contract's types (a Parquet file tapewatch wrote, replayed)."""
+    typed = validate_vectorised(parse_records([record(i) for i in range(3)], "f")).good
+    raw = RawTable(typed, 1, "row", "events.parquet")
+    fast = accept_canonical(raw)
+    assert fast is not None
+    assert fast.equals(typed)
 
 
 def test_labelled_events_get_is_manipulation_from_their_type() -> None:
