@@ -18,7 +18,7 @@ from tapewatch.detect.rules import RuleSet, load_rules
 from tapewatch.features.engine import FeatureEngine
 from tapewatch.features.sequences import SequenceOutput
 from tapewatch.learn.registry import ModelBundle
-from tapewatch.schema.columns import ALERT_SCHEMA, TIMESTAMP
+from tapewatch.schema.columns import ALERT_SCHEMA, EVENT_SCHEMA, TIMESTAMP
 
 F32 = npt.NDArray[np.float32]
 
@@ -75,6 +75,35 @@ class ScoringPipeline:
         closed = self.alerts.add(flagged, _now(events))
         usual = None if batch.sequence is None else batch.sequence.usual
         return ScoredBatch(scores, closed, x, d, usual)
+
+    def warm_up(self) -> None:
+        """Score two made-up events (an order and its fill) on a scratch pipeline of the
+        same model, so the first real batch does not wait for compiled kernels and model
+        sessions to load; this pipeline's state is untouched."""
+        scratch = ScoringPipeline(self.model, self.provenance, self.rules)
+        ts = pa.array([1_772_443_800_000_000, 1_772_443_800_000_100], pa.int64())
+        probe = {
+            "transaction_id": ["warm-1", "warm-2"],
+            "timestamp": ts.cast(TIMESTAMP),
+            "order_id": ["warm-o", "warm-o"],
+            "order_status": ["NEW", "EXECUTED"],
+            "trader_id": ["warm-a", "warm-a"],
+            "instrument_id": ["warm-i", "warm-i"],
+            "trading_venue": ["XOFF", "XOFF"],
+            "side": ["BUY", "BUY"],
+            "price": [100.0, 100.0],
+            "quantity": [10.0, 10.0],
+            "order_type": ["LIMIT", "LIMIT"],
+            "counterparty_id": [None, "warm-b"],
+            "is_algo_trade": [False, False],
+            "is_hft": [False, False],
+            "bid_price": [99.9, 99.9],
+            "ask_price": [100.0, 100.0],
+            "bid_size": [100.0, 100.0],
+            "ask_size": [100.0, 100.0],
+        }
+        scored = scratch.process(pa.Table.from_pydict(probe, schema=EVENT_SCHEMA))
+        scratch.alert_table(scored.closed_alerts + scratch.finish())
 
     def snapshot(self) -> bytes:
         """The pipeline's state (features, per-key model state, open alerts) as bytes."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -99,12 +100,17 @@ class StreamWorker:
 
     _positions: dict[str, str] = field(default_factory=dict, init=False)
     _segment: int = field(default=0, init=False)
+    #: writes each checkpoint's lake segment and checkpoint file off the scoring thread
+    _writer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    #: the checkpoint being written, and the positions to acknowledge once it has landed
+    _landing: tuple[Future[None], dict[str, str]] | None = field(default=None, init=False)
 
     def run(self, stop: threading.Event | None = None) -> StreamSummary:
         """Process until the source ends, the worker idles out, or `stop` is set."""
         stop = stop or threading.Event()
         summary = StreamSummary()
         self._restore(summary)
+        self.pipeline.warm_up()
         last_input = last_checkpoint = time.monotonic()
         while not stop.is_set():
             chunks, ended = self._collect()
@@ -113,6 +119,8 @@ class StreamWorker:
                 last_input = time.monotonic()
                 if self.on_batch is not None:
                     self.on_batch(self.metrics)
+            if self._landing is not None and self._landing[0].done():
+                self._acknowledge()
             if ended:
                 summary.ended = "end of input"
                 break
@@ -128,6 +136,10 @@ class StreamWorker:
         else:  # the input is over: close the alerts still open
             self.metrics.alerts += self._persist(self.pipeline.finish())
         self._checkpoint()
+        self._acknowledge()
+        if self._writer is not None:
+            self._writer.shutdown()
+            self._writer = None
         summary.events = self.metrics.events
         summary.dead_letters = self.metrics.dead_letters
         summary.alerts = self.metrics.alerts
@@ -230,26 +242,49 @@ class StreamWorker:
         return self.store.put(self.pipeline.alert_table(alerts))
 
     def _checkpoint(self) -> None:
+        """Start writing a checkpoint: the state is taken now, the lake segment and the
+        checkpoint file are written on the writer thread, and the source is acknowledged
+        only once both have landed (so a crash meanwhile replays from the checkpoint
+        before, and the restart drops the unfinished segment)."""
+        self._acknowledge()  # one checkpoint in flight at a time, landing in order
         self.store.sync()
+        parts: list[pa.Table] = []
         if self.lake is not None and self.lake.buffered_rows:
             self._segment += 1
-            self.lake.flush(self._segment)
+            parts = self.lake.detach()
+        checkpoint = None
         if self.checkpoints is not None:
-            self.checkpoints.save(
-                Checkpoint(
-                    self.pipeline.model.version,
-                    self.pipeline.provenance.input_hash,
-                    self.pipeline.snapshot(),
-                    dict(self._positions),
-                    self._segment,
-                    {
-                        "events": self.metrics.events,
-                        "dead_letters": self.metrics.dead_letters,
-                        "alerts": self.metrics.alerts,
-                    },
-                )
+            checkpoint = Checkpoint(
+                self.pipeline.model.version,
+                self.pipeline.provenance.input_hash,
+                self.pipeline.snapshot(),
+                dict(self._positions),
+                self._segment,
+                {
+                    "events": self.metrics.events,
+                    "dead_letters": self.metrics.dead_letters,
+                    "alerts": self.metrics.alerts,
+                },
             )
-        self.source.commit(dict(self._positions))
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="tapewatch-checkpoint")
+        landed = self._writer.submit(self._land, parts, self._segment, checkpoint)
+        self._landing = (landed, dict(self._positions))
+
+    def _land(self, parts: list[pa.Table], segment: int, checkpoint: Checkpoint | None) -> None:
+        if self.lake is not None and parts:
+            self.lake.write(parts, segment)
+        if self.checkpoints is not None and checkpoint is not None:
+            self.checkpoints.save(checkpoint)
+
+    def _acknowledge(self) -> None:
+        """Wait for the checkpoint in flight, then acknowledge what it covers."""
+        if self._landing is None:
+            return
+        landed, positions = self._landing
+        self._landing = None
+        landed.result()  # a failed write stops the worker before anything is acknowledged
+        self.source.commit(positions)
 
 
 def _whole_chunk_rejected(chunk: Chunk, reason: str) -> list[DeadLetter]:

@@ -57,12 +57,21 @@ class ScoredLake:
     def flush(self, segment: int, tag: str = "") -> int:
         """Write the buffer as segment number `segment` (files named with `tag` too, so
         that inputs sharing segment numbers do not overwrite each other); rows written."""
-        if not self._parts:
+        return self.write(self.detach(), segment, tag)
+
+    def detach(self) -> list[pa.Table]:
+        """Take the buffered batches, leaving the buffer empty (to write them elsewhere)."""
+        parts, self._parts = self._parts, []
+        return parts
+
+    def write(self, parts: list[pa.Table], segment: int, tag: str = "") -> int:
+        """Write detached batches as segment `segment` (safe on another thread: it touches
+        only its own staging directory and the files it renames into place)."""
+        if not parts:
             return 0
         # one chunk: written chunk by chunk, each small batch of a stream would become a row
         # group in every instrument's file (20 times slower to write, and to read)
-        table = pa.concat_tables(self._parts, promote_options="permissive").combine_chunks()
-        self._parts = []
+        table = pa.concat_tables(parts, promote_options="permissive").combine_chunks()
         table = table.append_column(
             "date", pc.strftime(table.column("timestamp"), format="%Y-%m-%d")
         )

@@ -221,3 +221,36 @@ def test_the_live_status_line_shows_rate_lag_alerts_and_latency(
     assert re.search(r"p50 [\d.]+ ms  p99 [\d.]+ ms  p99.9 [\d.]+ ms", last), last
     lags = [int(m.replace(",", "")) for m in re.findall(r"lag ([\d,]+)", shown)]
     assert max(lags) > 0  # sampled from the file while the worker was behind
+
+
+def test_warming_up_leaves_the_pipelines_state_as_it_was(hybrid: Hybrid) -> None:
+    model = hybrid.model
+    pipeline = ScoringPipeline(model, Provenance(model.version, model.config_hash, SOURCE))
+    pipeline.process(hybrid.unseen_day.slice(0, 500))
+    before = pipeline.snapshot()
+    pipeline.warm_up()
+    assert pipeline.snapshot() == before
+
+
+def test_positions_are_acknowledged_only_after_their_checkpoint_landed(
+    hybrid: Hybrid, day_file: Path, tmp_path: Path
+) -> None:
+    """The lake segment and checkpoint file are written off the scoring thread; the
+    source hears of a position only once the checkpoint holding it is on disk."""
+    w = worker(hybrid.model, day_file, tmp_path, BatchPolicy(2000, 0.0))
+    store = w.checkpoints
+    assert store is not None
+    seen: list[tuple[dict[str, str], dict[str, str]]] = []
+    commit = w.source.commit
+
+    def checked_commit(positions: dict[str, str]) -> None:
+        landed = store.load()
+        assert landed is not None
+        seen.append((positions, landed.positions))
+        commit(positions)
+
+    w.source.commit = checked_commit  # type: ignore[method-assign]
+    w.run()
+    assert len(seen) >= 2
+    assert all(positions == landed for positions, landed in seen)
+    assert seen[-1][0] == w._positions
