@@ -3,7 +3,8 @@
 The vectorised validator costs about two milliseconds a call however few rows it is given
 (some eighty Arrow calls), which is most of the service's and a paced stream's time per
 batch. Most requests need none of its repairs: ids without surrounding blanks, enums in
-upper case, finite positive numbers, booleans, UTC ISO-8601 or epoch-microsecond times
+upper case, finite positive numbers, booleans, ISO-8601 times (`T`, whole seconds or
+up to six decimals, a `Z`, `+hh:mm` or nothing) or epoch microseconds
 (or the contract's own timestamp type, as files written by tapewatch hold).
 :func:`accept_canonical` recognises such batches cheaply and builds the same table the
 validator would; anything else (a blank, a lower-case enum, a string number, a missing
@@ -21,31 +22,27 @@ from collections.abc import Callable
 import pyarrow as pa
 
 from tapewatch.schema.columns import (
+    BOOLEAN_COLUMNS,
+    ENUM_VALUES,
     EVENT_DEFAULTS,
     EVENT_SCHEMA,
     LABELLED_EVENT_SCHEMA,
+    NON_NEGATIVE_COLUMNS,
+    POSITIVE_COLUMNS,
     REQUIRED_EVENT_COLUMNS,
     TIMESTAMP,
 )
-from tapewatch.schema.enums import ManipulationType, OrderStatus, OrderType, Side
+from tapewatch.schema.enums import ManipulationType, OrderStatus, OrderType
 from tapewatch.schema.raw import RawTable
 from tapewatch.schema.timestamps import MAX_EPOCH_US, MIN_EPOCH_US
 
 #: above this many rows the vectorised validator is as quick
 MAX_ROWS = 256
 
-_ENUMS: dict[str, frozenset[str]] = {
-    "order_status": frozenset(OrderStatus),
-    "side": frozenset(Side),
-    "order_type": frozenset(OrderType),
-    "manipulation_type": frozenset(ManipulationType),
-}
-_POSITIVE = frozenset({"price", "quantity", "bid_price", "ask_price"})
-_NON_NEGATIVE = frozenset({"bid_size", "ask_size"})
-_BOOLS = frozenset({"is_algo_trade", "is_hft", "is_manipulation"})
+_ENUMS = {name: frozenset(values) for name, values in ENUM_VALUES.items()}
 #: Arrow types of raw columns whose Python values this module can judge
 _PLAIN_TYPES = (pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.null())
-_ISO_UTC = re.compile(
+_ISO_PLAIN = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:\d{2})?", re.ASCII
 )
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -88,7 +85,7 @@ def _bool(value: object) -> object:
 def _timestamp(value: object) -> object:
     if type(value) is int:
         micros = value
-    elif type(value) is str and _ISO_UTC.fullmatch(value):
+    elif type(value) is str and _ISO_PLAIN.fullmatch(value):
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
@@ -106,9 +103,9 @@ def _converter(name: str) -> _Convert:
         return _timestamp
     if name in _ENUMS:
         return _enum(_ENUMS[name])
-    if name in _POSITIVE or name in _NON_NEGATIVE:
-        return _number(name in _POSITIVE)
-    if name in _BOOLS:
+    if name in POSITIVE_COLUMNS or name in NON_NEGATIVE_COLUMNS:
+        return _number(name in POSITIVE_COLUMNS)
+    if name in BOOLEAN_COLUMNS:
         return _bool
     return _text
 

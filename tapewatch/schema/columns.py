@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from tapewatch.schema.enums import ManipulationType, OrderStatus, OrderType, Side
+
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 #: Columns every event has after validation (optional ones filled with their defaults).
@@ -93,3 +95,15 @@ ALERT_SCHEMA = pa.schema(
         pa.field("rule_hits", pa.list_(pa.string())),
     ]
 )
+
+#: What each constrained event column holds, for the validators: enumerations and their
+#: values (in the order rejections list them), numbers > 0, numbers >= 0, booleans.
+ENUM_VALUES: dict[str, tuple[str, ...]] = {
+    "order_status": tuple(OrderStatus),
+    "side": tuple(Side),
+    "order_type": tuple(OrderType),
+    "manipulation_type": tuple(ManipulationType),
+}
+POSITIVE_COLUMNS = ("price", "quantity", "bid_price", "ask_price")
+NON_NEGATIVE_COLUMNS = ("bid_size", "ask_size")
+BOOLEAN_COLUMNS = ("is_algo_trade", "is_hft", "is_manipulation")

@@ -24,13 +24,17 @@ from tapewatch.schema.coerce import (
     to_text,
 )
 from tapewatch.schema.columns import (
+    BOOLEAN_COLUMNS,
+    ENUM_VALUES,
     EVENT_DEFAULTS,
     EVENT_SCHEMA,
     LABELLED_EVENT_SCHEMA,
+    NON_NEGATIVE_COLUMNS,
+    POSITIVE_COLUMNS,
     REQUIRED_EVENT_COLUMNS,
 )
 from tapewatch.schema.deadletter import DeadLetter, json_safe_row
-from tapewatch.schema.enums import ManipulationType, OrderStatus, OrderType, Side
+from tapewatch.schema.enums import ManipulationType, OrderStatus, OrderType
 from tapewatch.schema.errors import ContractError
 from tapewatch.schema.raw import RawTable
 from tapewatch.schema.timestamps import to_timestamp
@@ -38,15 +42,10 @@ from tapewatch.schema.timestamps import to_timestamp
 __all__ = ["DeadLetter", "ValidationResult", "validate_events"]
 
 _TEXT = ("transaction_id", "order_id", "trader_id", "instrument_id", "trading_venue")
-_ENUMS: dict[str, tuple[str, ...]] = {
-    "order_status": tuple(OrderStatus),
-    "side": tuple(Side),
-    "order_type": tuple(OrderType),
-    "manipulation_type": tuple(ManipulationType),
-}
-_POSITIVE = ("price", "quantity", "bid_price", "ask_price")
-_NON_NEGATIVE = ("bid_size", "ask_size")
-_BOOLS = ("is_algo_trade", "is_hft", "is_manipulation")
+_ENUMS = ENUM_VALUES
+_POSITIVE = POSITIVE_COLUMNS
+_NON_NEGATIVE = NON_NEGATIVE_COLUMNS
+_BOOLS = BOOLEAN_COLUMNS
 _KNOWN = tuple(LABELLED_EVENT_SCHEMA.names)
 
 

@@ -6,6 +6,7 @@ import math
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schema_rows import good_row
 
 from tapewatch.schema.canonical import MAX_ROWS, accept_canonical
 from tapewatch.schema.errors import ContractError
@@ -17,18 +18,9 @@ from tapewatch.schema.validate import check_columns, validate_events, validate_v
 def record(i: int = 0, **overrides: object) -> dict[str, object]:
     """One valid event as a JSON client sends it: numbers as numbers, booleans as booleans."""
     row: dict[str, object] = {
-        "transaction_id": f"tx{i}",
-        "timestamp": f"2026-03-02T09:30:{i % 60:02d}.{i:06d}Z",
-        "order_id": f"o{i}",
-        "order_status": "NEW",
-        "trader_id": "T1",
-        "instrument_id": "GB0001",
-        "trading_venue": "XLON",
-        "side": "BUY",
+        **good_row(i),
         "price": 101.5,
         "quantity": 100,
-        "order_type": "LIMIT",
-        "counterparty_id": None,
         "is_algo_trade": False,
         "is_hft": True,
         "bid_price": 101.4,
