@@ -3,7 +3,7 @@ signed session cookie the web UI sets at login; and what their role lets them do
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -19,10 +19,11 @@ BEARER = HTTPBearer(auto_error=False, description="An API key as a bearer token"
 SESSION_USER = "user"
 
 
-def service(request: Request) -> Service:
+# `service` and the role check do no I/O, so they are async: FastAPI runs a sync
+# dependency on its thread pool, a hop through AnyIO that cost more than the check
+async def service(request: Request) -> Service:
     """The service of this app."""
-    found: Service = request.app.state.service
-    return found
+    return service_of(request)
 
 
 def principal(
@@ -33,14 +34,14 @@ def principal(
     """The caller, from a key or the session; 401 without either."""
     key = api_key or (bearer.credentials if bearer is not None else None)
     if key:
-        found = service(request).authenticate(key)
+        found = service_of(request).authenticate(key)
         if found is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key")
         return found
     session = request.scope.get("session") or {}
     if session.get(SESSION_USER):
         # the role is read afresh: a user removed or demoted since login loses access
-        with service(request).engine.connect() as connection:
+        with service_of(request).engine.connect() as connection:
             role = connection.execute(
                 sa.select(User.role).where(User.name == session[SESSION_USER])
             ).scalar_one_or_none()
@@ -53,10 +54,16 @@ def principal(
     )
 
 
-def require(role: Role) -> Callable[[Principal], Principal]:
+def service_of(request: Request) -> Service:
+    """The service of this app (to call directly; `service` is the dependency)."""
+    found: Service = request.app.state.service
+    return found
+
+
+def require(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets through callers whose role covers `role` (403 otherwise)."""
 
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if not who.may(role):
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

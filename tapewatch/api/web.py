@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from tapewatch.api import charts
-from tapewatch.api.auth import SESSION_USER, principal, service
+from tapewatch.api.auth import SESSION_USER, principal, service_of
 from tapewatch.api.queries import alert_detail, parse_time
 from tapewatch.api.service import NoModelError, Service
 from tapewatch.detect.decision import risk_bands, risk_level
@@ -106,7 +106,7 @@ def _safe_next(target: str) -> str:
 def _page(
     request: Request, name: str, who: Principal | None, code: int = 200, **context: Any
 ) -> HTMLResponse:
-    svc = service(request)
+    svc = service_of(request)
     model = svc.model() if who is not None else None
     context.update(who=who, model=model, plotly_version=PLOTLY_VERSION)
     return TEMPLATES.TemplateResponse(request, name, context, status_code=code)
@@ -135,12 +135,12 @@ def login(
     then: Annotated[str, Form(alias="next")] = "/",
 ) -> RedirectResponse:
     """Log in with an API key: the session cookie then stands for it."""
-    who = service(request).authenticate(api_key.strip())
+    who = service_of(request).authenticate(api_key.strip())
     if who is None:
         query = urlencode({"failed": 1, "next": _safe_next(then)})
         return RedirectResponse(f"/login?{query}", status_code=303)
     request.session[SESSION_USER] = who.name
-    append(service(request).engine, who.name, "user.login", who.name, {"via": "web"})
+    append(service_of(request).engine, who.name, "user.login", who.name, {"via": "web"})
     return RedirectResponse(_safe_next(then), status_code=303)
 
 
@@ -187,7 +187,7 @@ def _live(svc: Service) -> dict[str, float | int | None]:
 def dashboard(request: Request, who: PageUser) -> HTMLResponse:
     """Alerts over time by typology and severity, the live scoring figures, the riskiest
     instruments and the model in use."""
-    svc = service(request)
+    svc = service_of(request)
     threshold = _threshold(svc)
     bands = severity_bands(threshold)
     names = [name for name, _ in reversed(bands)]
@@ -209,7 +209,7 @@ def dashboard(request: Request, who: PageUser) -> HTMLResponse:
 @router.get("/dashboard/live", response_class=HTMLResponse)
 def dashboard_live(request: Request, who: PageUser) -> HTMLResponse:
     """The live scoring figures (the dashboard polls them)."""
-    return _page(request, "_live.html", who, live=_live(service(request)))
+    return _page(request, "_live.html", who, live=_live(service_of(request)))
 
 
 # --- alert list ------------------------------------------------------------------------
@@ -248,7 +248,7 @@ def alerts_page(
     request: Request, who: PageUser, cursor: Annotated[str | None, Query()] = None
 ) -> HTMLResponse:
     """Alerts, newest first, filtered by the form; htmx swaps in just the table."""
-    svc = service(request)
+    svc = service_of(request)
     params = {k: request.query_params.get(k, "").strip() for k in FILTERS}
     params = {k: v for k, v in params.items() if v}
     error, rows, next_cursor = None, [], None
@@ -300,7 +300,7 @@ def _review_context(svc: Service, who: Principal, alert_id: str) -> dict[str, An
 def alert_page(request: Request, who: PageUser, alert_id: str) -> HTMLResponse:
     """One alert: the order book around it, why it was raised, the trader's other alerts,
     its review history and the review form."""
-    svc = service(request)
+    svc = service_of(request)
     try:
         detail, timeline = alert_detail(svc, alert_id)
         panel = _review_context(svc, who, alert_id)
@@ -374,7 +374,7 @@ def review_form(
 ) -> Response:
     """Record the logged-in analyst's verdict on an alert (viewers get 403) and answer
     with the updated review panel."""
-    svc = service(request)
+    svc = service_of(request)
     try:
         panel = _review_context(svc, who, alert_id)
     except NotFoundError:
@@ -405,7 +405,7 @@ def review_form(
 @router.get("/queue", response_class=HTMLResponse)
 def queue_page(request: Request, who: PageUser) -> HTMLResponse:
     """The open alerts to review, highest score first."""
-    svc = service(request)
+    svc = service_of(request)
     rows = alert_rows(svc.engine, next_unreviewed(svc.engine, None, QUEUE_SIZE))
     threshold = _threshold(svc)
     for row in rows:
@@ -417,7 +417,7 @@ def queue_page(request: Request, who: PageUser) -> HTMLResponse:
 @router.get("/queue/next")
 def queue_next(request: Request, _who: PageUser, after: str | None = None) -> RedirectResponse:
     """The next open alert in review order after `after` (the queue when none is left)."""
-    found = next_unreviewed(service(request).engine, after, 1)
+    found = next_unreviewed(service_of(request).engine, after, 1)
     return RedirectResponse(f"/alerts/{found[0]}" if found else "/queue", status_code=303)
 
 
