@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from tapewatch.api.auth import ADMIN, ANALYST, VIEWER, service
@@ -55,7 +57,7 @@ def _score(svc: Service, records: list[dict[str, Any]], explain: str) -> LiveRes
 
 
 @api.post("/check", response_model=CheckResponse)
-def check(
+async def check(
     svc: ServiceDep,
     body: Annotated[
         dict[str, Any] | list[dict[str, Any]],
@@ -68,7 +70,17 @@ def check(
     records = body if isinstance(body, list) else [body]
     if len(records) > 10_000:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "at most 10,000 events")
-    result = _score(svc, records, "all")
+    # awaited, not run on the thread pool: the request waits for its batch without a thread
+    # (the first request after a model change loads the model on the event loop, once)
+    try:
+        submitted = svc.submit(records, "all")
+    except NoModelError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    result = await asyncio.wrap_future(submitted)
+    if result.alerts.num_rows:  # a store write: off the event loop
+        await run_in_threadpool(svc.record, result)
+    else:
+        svc.record(result)
     return CheckResponse(
         results=[_result(v) for v in result.verdicts],
         rejected=_rejections(result),

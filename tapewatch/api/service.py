@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,7 +160,16 @@ class Service:
 
     def score(self, records: list[dict[str, object]], explain: str) -> LiveResult:
         """Score events against the live state, store the alerts they closed and count them."""
-        result = self._live()[1].score(records, explain)
+        result = self.submit(records, explain).result()
+        self.record(result)
+        return result
+
+    def submit(self, records: list[dict[str, object]], explain: str) -> Future[LiveResult]:
+        """Queue events for the live scorer (`record` their result once it is done)."""
+        return self._live()[1].submit(records, explain)
+
+    def record(self, result: LiveResult) -> None:
+        """Store the alerts a scored request closed and count it in the metrics."""
         stored = self.store.put(result.alerts) if result.alerts.num_rows else 0
         latency = np.full(len(result.verdicts), int(result.processing_ms * 1e6), dtype=np.int64)
         self.metrics.record_batch(
@@ -169,7 +179,6 @@ class Service:
             stored,
             sum(v.flagged for v in result.verdicts),
         )
-        return result
 
     def close(self) -> None:
         """Store the alerts still open and release the database."""

@@ -43,9 +43,15 @@ class CoalescingScorer:
 
     def score(self, records: Sequence[Mapping[str, Any]], explain: str = "flagged") -> LiveResult:
         """Score a request's events (waits for the batch they join)."""
+        return self.submit(records, explain).result()
+
+    def submit(
+        self, records: Sequence[Mapping[str, Any]], explain: str = "flagged"
+    ) -> Future[LiveResult]:
+        """Queue a request's events; the future is done once their batch is scored."""
         request = _Request(list(records), explain, time.perf_counter(), Future())
         self._queue.put(request)
-        return request.done.result()
+        return request.done
 
     def close(self) -> None:
         """Stop the worker after the requests already queued."""
