@@ -49,11 +49,23 @@ def _rejections(result: LiveResult) -> list[Rejection]:
     return [Rejection(line=d.line, field=d.field, reason=d.reason) for d in result.rejected]
 
 
-def _score(svc: Service, records: list[dict[str, Any]], explain: str) -> LiveResult:
+async def _score(svc: Service, records: list[dict[str, Any]], explain: str) -> LiveResult:
+    """Score events against the live state, store what they closed and count them.
+
+    Awaited rather than run on the thread pool, the request waits for its coalesced batch
+    without holding a thread; only a store write goes to the pool. (The first request
+    after a model change loads the model on the event loop, once.)
+    """
     try:
-        return svc.score(records, explain)
+        submitted = svc.submit(records, explain)
     except NoModelError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    result = await asyncio.wrap_future(submitted)
+    if result.alerts.num_rows:
+        await run_in_threadpool(svc.record, result)
+    else:
+        svc.record(result)
+    return result
 
 
 @api.post("/check", response_model=CheckResponse)
@@ -70,17 +82,7 @@ async def check(
     records = body if isinstance(body, list) else [body]
     if len(records) > 10_000:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "at most 10,000 events")
-    # awaited, not run on the thread pool: the request waits for its batch without a thread
-    # (the first request after a model change loads the model on the event loop, once)
-    try:
-        submitted = svc.submit(records, "all")
-    except NoModelError as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
-    result = await asyncio.wrap_future(submitted)
-    if result.alerts.num_rows:  # a store write: off the event loop
-        await run_in_threadpool(svc.record, result)
-    else:
-        svc.record(result)
+    result = await _score(svc, records, "all")
     return CheckResponse(
         results=[_result(v) for v in result.verdicts],
         rejected=_rejections(result),
@@ -90,10 +92,10 @@ async def check(
 
 
 @api.post("/events", response_model=IngestResponse)
-def ingest(svc: ServiceDep, batch: EventBatch, _who: Principal = ANALYST) -> IngestResponse:
+async def ingest(svc: ServiceDep, batch: EventBatch, _who: Principal = ANALYST) -> IngestResponse:
     """Feed a batch of events into the live pipeline: bad rows come back with their line
     and reason, good rows are scored and the alerts they close are stored."""
-    result = _score(svc, batch.events, "flagged")
+    result = await _score(svc, batch.events, "flagged")
     return IngestResponse(
         accepted=len(result.verdicts),
         flagged=[_result(v) for v in result.verdicts if v.flagged],

@@ -158,12 +158,6 @@ class Service:
             return scoring.ensemble_threshold
         return scoring.alert_threshold
 
-    def score(self, records: list[dict[str, object]], explain: str) -> LiveResult:
-        """Score events against the live state, store the alerts they closed and count them."""
-        result = self.submit(records, explain).result()
-        self.record(result)
-        return result
-
     def submit(self, records: list[dict[str, object]], explain: str) -> Future[LiveResult]:
         """Queue events for the live scorer (`record` their result once it is done)."""
         return self._live()[1].submit(records, explain)

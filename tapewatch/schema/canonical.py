@@ -134,25 +134,28 @@ def accept_canonical(raw: RawTable) -> pa.Table | None:
     schema = LABELLED_EVENT_SCHEMA if "manipulation_type" in present else EVENT_SCHEMA
     cells: dict[str, list[object]] = {}
     for name in schema.names:
-        if name not in present:
+        # a missing price is judged with the row's status, in _rows_complete
+        missing_ok = name in _MAY_BE_MISSING or name == "price"
+        default = EVENT_DEFAULTS.get(name)
+        if name not in present:  # only optional columns may be absent altogether
             if name not in _MAY_BE_MISSING:
                 return None
-            cells[name] = [EVENT_DEFAULTS.get(name)] * n
+            cells[name] = [default] * n
             continue
         convert = _CONVERTERS[name]
         column = table.column(name)
         if column.type == TIMESTAMP:  # already the contract's type: its microseconds
             column = column.cast(pa.int64())
-        values = column.to_pylist()
-        converted = [None if v is None else convert(v) for v in values]
-        # a missing price is judged with the row's status below
-        missing_ok = name in _MAY_BE_MISSING or name == "price"
-        for raw_value, value in zip(values, converted, strict=True):
-            if value is None and (raw_value is not None or not missing_ok):
+        converted: list[object] = []
+        for value in column.to_pylist():
+            if value is None:
+                if not missing_ok:
+                    return None
+                converted.append(default)
+            elif (cell := convert(value)) is not None:
+                converted.append(cell)
+            else:
                 return None
-        if name in EVENT_DEFAULTS:
-            default = EVENT_DEFAULTS[name]
-            converted = [default if v is None else v for v in converted]
         cells[name] = converted
     if not _rows_complete(cells, n):
         return None

@@ -57,4 +57,21 @@ def json_safe(value: object) -> object:
 
 def json_safe_row(row: Mapping[str, object]) -> dict[str, object]:
     """Make one raw row JSON-serialisable, keeping its column names."""
+    if _is_plain(row):  # most rows: parsed JSON already, only copied
+        return dict(row)
     return {str(k): json_safe(v) for k, v in row.items()}
+
+
+def _is_plain(row: Mapping[str, object]) -> bool:
+    """Whether every key is text and every value what JSON parsing gives (text, integers,
+    booleans, finite floats, nulls): what `json_safe` returns unchanged."""
+    for key, value in row.items():
+        if type(key) is not str:
+            return False
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            continue
+        if isinstance(value, float) and math.isfinite(value):
+            continue
+        return False
+    return True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
@@ -77,24 +76,9 @@ def parse_records(records: Iterable[object], source: str) -> RawTable:
         if not isinstance(record, Mapping):
             rejected.append(_unreadable(line, "not a JSON object", str(record)))
             continue
-        rows.append(dict(record) if _is_plain(record) else json_safe_row(record))
+        rows.append(json_safe_row(record))
         lines.append(line)
     return _rows_table(rows, lines, rejected, 1, source)
-
-
-def _is_plain(record: Mapping[object, object]) -> bool:
-    """Whether a record holds only what JSON parsing gives (text keys; text, integers,
-    booleans, finite floats, nulls), so it needs no converting."""
-    for key, value in record.items():
-        if type(key) is not str:
-            return False
-        kind = type(value)
-        if kind is str or kind is int or kind is bool or value is None:
-            continue
-        if isinstance(value, float) and math.isfinite(value):
-            continue
-        return False
-    return True
 
 
 def _rows_table(

@@ -42,10 +42,6 @@ from tapewatch.schema.timestamps import to_timestamp
 __all__ = ["DeadLetter", "ValidationResult", "validate_events"]
 
 _TEXT = ("transaction_id", "order_id", "trader_id", "instrument_id", "trading_venue")
-_ENUMS = ENUM_VALUES
-_POSITIVE = POSITIVE_COLUMNS
-_NON_NEGATIVE = NON_NEGATIVE_COLUMNS
-_BOOLS = BOOLEAN_COLUMNS
 _KNOWN = tuple(LABELLED_EVENT_SCHEMA.names)
 
 
@@ -104,11 +100,11 @@ def _parse(table: pa.Table, name: str) -> Parsed | None:
     column = table.column(name)
     if name == "timestamp":
         return to_timestamp(column)
-    if name in _ENUMS:
-        return to_enum(column, _ENUMS[name])
-    if name in _POSITIVE or name in _NON_NEGATIVE:
-        return to_float(column, strictly_positive=name in _POSITIVE)
-    if name in _BOOLS:
+    if name in ENUM_VALUES:
+        return to_enum(column, ENUM_VALUES[name])
+    if name in POSITIVE_COLUMNS or name in NON_NEGATIVE_COLUMNS:
+        return to_float(column, strictly_positive=name in POSITIVE_COLUMNS)
+    if name in BOOLEAN_COLUMNS:
         return to_bool(column)
     return to_text(column)
 

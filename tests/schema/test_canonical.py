@@ -97,6 +97,7 @@ def test_anything_to_repair_or_reject_goes_to_the_validator() -> None:
 
 def test_validate_events_keeps_the_readers_rejected_lines_on_the_short_path() -> None:
     raw = parse_records([record(0), "not an object", record(2)], "request")
+    assert accept_canonical(raw) is not None
     result = validate_events(raw)
     assert result.good.num_rows == 2
     assert [(letter.line, letter.reason) for letter in result.bad] == [(2, "not a JSON object")]
