@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import xgboost as xgb
 
-from tapewatch.detect.dense_predict import DensePredictor
+from tapewatch.detect.forest import Forest
 from tapewatch.features.catalog import FEATURE_NAMES, MODEL_FEATURES
 from tapewatch.schema.enums import TYPOLOGIES, ManipulationType
 
@@ -97,14 +97,14 @@ class SupervisedDetector:
         self.screen_: xgb.Booster | None = None
         self.typology_: xgb.Booster | None = None
         self._base: float | None = None
-        self._predictors: dict[int, DensePredictor] = {}
+        self._forests: dict[int, tuple[xgb.Booster, Forest]] = {}
 
-    def _predictor(self, booster: xgb.Booster) -> DensePredictor:
-        """The fast dense predictor of a booster (made on first use)."""
-        predictor = self._predictors.get(id(booster))
-        if predictor is None or predictor.booster is not booster:
-            predictor = self._predictors[id(booster)] = DensePredictor(booster)
-        return predictor
+    def _forest(self, booster: xgb.Booster) -> Forest:
+        """A booster's trees as the compiled kernel walks them (read on first use)."""
+        known = self._forests.get(id(booster))
+        if known is None or known[0] is not booster:
+            known = self._forests[id(booster)] = (booster, Forest.from_booster(booster))
+        return known[1]
 
     def _select(self, features: F32) -> F32:
         """The model's columns of full feature rows."""
@@ -190,18 +190,9 @@ class SupervisedDetector:
         if not stages:
             margin = self._margin(x)
         else:
-            first, cutoff = stages[0]
-            margin = self._margin(x, (0, first))
-            alive = np.flatnonzero(margin >= cutoff)
-            ends = [*stages[1:], (rounds, float("-inf"))]
-            done = first
-            for end, cutoff in ends:
-                if len(alive) == 0:
-                    break
-                # the next trees only: each range's margin carries the base once
-                margin[alive] += self._margin(x[alive], (done, end)) - self._base_margin()
-                alive = alive[margin[alive] >= cutoff]
-                done = end
+            ends = np.array([t for t, _ in stages] + [rounds], dtype=np.int64)
+            cutoffs = np.array([c for _, c in stages] + [-np.inf], dtype=np.float64)
+            margin = self._forest(self.screen).cascade(x, ends, cutoffs, self._base_margin())
         score: F64 = 1.0 / (1.0 + np.exp(-margin))
         return score
 
@@ -210,8 +201,7 @@ class SupervisedDetector:
         return self._margin(self._select(features), (0, trees) if trees else (0, 0))
 
     def _margin(self, x: F32, rounds: tuple[int, int] = (0, 0)) -> F64:
-        out = self._predictor(self.screen)(x, rounds, margin=True)
-        return np.asarray(out, dtype=np.float64)
+        return np.asarray(self._forest(self.screen).margins(x, rounds), dtype=np.float64)
 
     def _base_margin(self) -> float:
         """The screen's base margin, which every iteration range's margin includes."""
@@ -227,8 +217,9 @@ class SupervisedDetector:
         """Most likely abuse typology per row (a position in TYPOLOGIES, never NONE)."""
         if len(features) == 0:
             return np.zeros(0, dtype=np.int64)
-        proba = self._predictor(self.typology_model)(self._select(features))
-        picked: I64 = ABUSE_CLASSES[proba.reshape(len(features), -1).argmax(axis=1)]
+        # the class of the highest margin is the class of the highest probability
+        margins = self._forest(self.typology_model).margins(self._select(features))
+        picked: I64 = ABUSE_CLASSES[margins.reshape(len(features), -1).argmax(axis=1)]
         return picked
 
     def contributions(self, features: F32, *, exact: bool = True) -> F64:
