@@ -104,6 +104,12 @@ class ScoringPipeline:
         }
         scored = scratch.process(pa.Table.from_pydict(probe, schema=EVENT_SCHEMA))
         scratch.alert_table(scored.closed_alerts + scratch.finish())
+        if scored.features is not None:  # the typology and explanation of the first alert
+            detector = self.model.detector
+            detector.typology(scored.features)
+            detector.contributions(
+                scored.features, exact=self.model.scoring.explanation == "treeshap"
+            )
 
     def snapshot(self) -> bytes:
         """The pipeline's state (features, per-key model state, open alerts) as bytes."""

@@ -11,6 +11,8 @@ events in the same order give the same alerts with the same ids, nothing is doub
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -247,7 +249,6 @@ class StreamWorker:
         only once both have landed (so a crash meanwhile replays from the checkpoint
         before, and the restart drops the unfinished segment)."""
         self._acknowledge()  # one checkpoint in flight at a time, landing in order
-        self.store.sync()
         parts: list[pa.Table] = []
         if self.lake is not None and self.lake.buffered_rows:
             self._segment += 1
@@ -267,11 +268,16 @@ class StreamWorker:
                 },
             )
         if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="tapewatch-checkpoint")
+            self._writer = ThreadPoolExecutor(
+                1, thread_name_prefix="tapewatch-checkpoint", initializer=_yield_to_scoring
+            )
         landed = self._writer.submit(self._land, parts, self._segment, checkpoint)
         self._landing = (landed, dict(self._positions))
 
     def _land(self, parts: list[pa.Table], segment: int, checkpoint: Checkpoint | None) -> None:
+        # the alerts persisted so far (those of the checkpoint's batches among them) are
+        # made durable before the checkpoint that covers them
+        self.store.sync()
         if self.lake is not None and parts:
             self.lake.write(parts, segment)
         if self.checkpoints is not None and checkpoint is not None:
@@ -285,6 +291,15 @@ class StreamWorker:
         self._landing = None
         landed.result()  # a failed write stops the worker before anything is acknowledged
         self.source.commit(positions)
+
+
+def _yield_to_scoring() -> None:
+    """Run this thread at the lowest priority (Linux gives each thread its own nice
+    value), so that writing a checkpoint takes the core only while scoring waits for
+    input: on a busy core it would otherwise hold up the batches behind it."""
+    # not Linux, or not allowed: write at normal priority
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 def _whole_chunk_rejected(chunk: Chunk, reason: str) -> list[DeadLetter]:

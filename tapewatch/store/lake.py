@@ -85,6 +85,9 @@ class ScoredLake:
             partitioning_flavor="hive",
             basename_template=f"seg-{segment:010d}-{tag + '-' if tag else ''}{{i}}.parquet",
             existing_data_behavior="overwrite_or_ignore",
+            # on the calling thread: a stream writes from a low-priority thread, and
+            # Arrow's own pool would take the core from scoring at normal priority
+            use_threads=False,
         )
         for path in sorted(staging.rglob("*.parquet")):
             target = self.root / path.relative_to(staging)
