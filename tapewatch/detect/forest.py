@@ -48,6 +48,9 @@ class Forest:
     n_features: int
     #: the first tree of each boosting round, and the end of the last
     round_starts: I64
+    #: each node's mean value over the training rows that reached it (weighted by their
+    #: hessians), the reference of path attributions; a leaf's is its value
+    means: F32
 
     @property
     def n_trees(self) -> int:
@@ -90,6 +93,14 @@ class Forest:
         nodes[:, 2] = (joined("split_indices", np.uint32) | default).view(np.int32)
         nodes[:, 3] = joined("split_conditions", np.float32).view(np.int32)
         n_groups = max(1, int(model["learner_model_param"]["num_class"]))
+        means = np.concatenate(
+            [
+                _node_means(
+                    t["left_children"], t["right_children"], t["split_conditions"], t["sum_hessian"]
+                )
+                for t in trees
+            ]
+        )
         return cls(
             roots=roots,
             depths=np.asarray(
@@ -102,6 +113,7 @@ class Forest:
             round_starts=np.asarray(
                 model["gradient_booster"]["model"]["iteration_indptr"], np.int64
             ),
+            means=means,
         )
 
     @property
@@ -143,6 +155,19 @@ class Forest:
         )
         return out
 
+    def path_contributions(self, x: F32) -> F32:
+        """Saabas attributions of a one-group model (n x (features + 1), the last column
+        the bias): along each row's path in every tree, the change of the node mean at a
+        split goes to the split's feature. They add up to the margin; XGBoost's
+        `approx_contribs` computes the same."""
+        if self.n_groups != 1:
+            raise ValueError("path contributions need a model with one output")
+        x = self._rows(x)
+        out = np.zeros((len(x), self.n_features + 1), dtype=np.float32)
+        _path_contributions(x, self.roots, self._nodes(), self.means, out)
+        out[:, -1] += self.base[0]
+        return out
+
     def _rows(self, x: F32) -> F32:
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"expected rows of {self.n_features} features, got {x.shape}")
@@ -152,6 +177,25 @@ class Forest:
     def _nodes(self) -> tuple[I32, F32]:
         """The node table and its float view (the same memory)."""
         return self.nodes, self.nodes.view(np.float32)
+
+
+def _node_means(left: list[int], right: list[int], value: list[float], hessian: list[float]) -> F32:
+    """Each node's hessian-weighted mean leaf value, in float32 as XGBoost computes it."""
+    means = np.zeros(len(left), dtype=np.float32)
+    h = np.asarray(hessian, dtype=np.float32)
+
+    def fill(node: int) -> np.float32:
+        if left[node] < 0:
+            means[node] = np.float32(value[node])
+        else:
+            a, b = left[node], right[node]
+            total = np.float32(fill(a) * h[a])
+            total = np.float32(total + np.float32(fill(b) * h[b]))
+            means[node] = np.float32(total / h[node])
+        return np.float32(means[node])
+
+    fill(0)
+    return means
 
 
 def _depth(left: list[int], right: list[int]) -> int:
@@ -292,3 +336,21 @@ def _cascade(
                     alive[kept] = r
                     kept += 1
             n_alive = kept
+
+
+@njit(cache=True, nogil=True)
+def _path_contributions(x: F32, roots: I64, tables: tuple[I32, F32], means: F32, out: F32) -> None:
+    nodes, conditions = tables
+    bias = out.shape[1] - 1
+    for r in range(x.shape[0]):
+        for t in range(len(roots)):
+            node = roots[t]
+            out[r, bias] += means[node]
+            while nodes[node, 0] != node:
+                split = nodes[node, 2]
+                f = split & _FEATURE_BITS
+                v = x[r, f]
+                right = (split >= 0) if np.isnan(v) else not (v < conditions[node, 3])
+                child = nodes[node, 1 if right else 0]
+                out[r, f] += means[child] - means[node]
+                node = child

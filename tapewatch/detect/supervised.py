@@ -228,10 +228,11 @@ class SupervisedDetector:
         exact: TreeSHAP; otherwise Saabas path attribution (much cheaper, an approximation).
         Features the model does not use contribute 0.
         """
-        matrix = xgb.DMatrix(self._select(features), feature_names=list(self.features))
-        contribs = np.asarray(
-            self.screen.predict(matrix, pred_contribs=True, approx_contribs=not exact)
-        )
+        if exact:
+            matrix = xgb.DMatrix(self._select(features), feature_names=list(self.features))
+            contribs = np.asarray(self.screen.predict(matrix, pred_contribs=True))
+        else:
+            contribs = self._forest(self.screen).path_contributions(self._select(features))
         full = np.zeros((len(features), len(FEATURE_NAMES)))
         full[:, self._columns] = contribs[:, :-1]
         return full

@@ -131,6 +131,8 @@ class ScoringPipeline:
 
     def alert_table(self, alerts: list[Alert]) -> pa.Table:
         """Alerts in the contract's columns, explained, ordered by start time and id."""
+        if not alerts:
+            return ALERT_SCHEMA.empty_table()
         alerts = sorted(alerts, key=lambda a: (a.start_us, a.alert_id))
         texts, tops = self._explain(alerts)
         prov = self.provenance

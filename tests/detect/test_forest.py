@@ -109,3 +109,18 @@ def test_wrong_width_and_categorical_models_are_refused(
     categorical = xgb.train({"max_depth": 2, "tree_method": "hist"}, matrix, num_boost_round=3)
     with pytest.raises(ValueError, match="categorical"):
         Forest.from_booster(categorical)
+
+
+def test_path_contributions_are_xgboost_approximate_contributions(
+    data: tuple[np.ndarray, np.ndarray],
+) -> None:
+    x, y = data
+    booster = _booster("binary:logistic", (y > 0).astype(np.int64), x)
+    forest = Forest.from_booster(booster)
+    got = forest.path_contributions(x)
+    want = booster.predict(xgb.DMatrix(x), pred_contribs=True, approx_contribs=True)
+    assert got.shape == want.shape == (len(x), 10)
+    # the same terms, added up in another order
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(got.sum(axis=1), forest.margins(x), rtol=0, atol=1e-4)
+    assert np.count_nonzero(got[:, :-1]) > len(x)  # features do get credit
