@@ -568,13 +568,16 @@ def main() -> None:
         try:
             one_at_a_time(server.url, key, bodies[: args.warm_up])
             serial = one_at_a_time(server.url, key, bodies[args.warm_up : first])
-            # what is alive now stays: no collection pauses the client while it paces
+            # what is alive now stays, and nothing is collected while the client paces: a
+            # collection would stall the client's loop and count as the server's latency
             gc.collect()
             gc.freeze()
+            gc.disable()
             n_floor = math.ceil(args.rate * args.floor_seconds)
             floor = asyncio.run(paced(server.url, key, [None] * n_floor, args.rate, "/health"))
             most = asyncio.run(saturate(server.url, key, "/health", 32, 5.0))
             load = asyncio.run(paced(server.url, key, list(bodies[first:]), args.rate))
+            gc.enable()
             rows = check_rows(serial, load, floor, most, args.rate, args.warm_up)
             rows += list_rows(server.url, key, n_alerts, typology, args.requests)
             server_rss = server.peak_rss_mb()

@@ -150,6 +150,12 @@ class Service:
         if self._scorer is not None:
             self.store.put(self._scorer.close_open_alerts())
 
+    def prepare(self) -> None:
+        """Load the active model's scorer now, if there is one, instead of on the first
+        request."""
+        if self.model() is not None:
+            self._live()
+
     def threshold(self) -> float:
         """The alert threshold the active model scores known traders' events with."""
         bundle = self.scorer().bundle

@@ -101,6 +101,7 @@ class LiveScorer:
         self.pipeline = ScoringPipeline(
             self.bundle, Provenance(bundle.version, bundle.config_hash, source), rules
         )
+        self.pipeline.warm_up()  # the first request should not wait for kernels to load
         self._lock = threading.Lock()
 
     @property

@@ -102,7 +102,10 @@ class ScoringPipeline:
             "bid_size": [100.0, 100.0],
             "ask_size": [100.0, 100.0],
         }
-        scored = scratch.process(pa.Table.from_pydict(probe, schema=EVENT_SCHEMA))
+        table = pa.Table.from_pydict(probe, schema=EVENT_SCHEMA)
+        # one event alone too: its feature row is laid out differently for the kernels
+        ScoringPipeline(self.model, self.provenance, self.rules).process(table.slice(0, 1))
+        scored = scratch.process(table)
         scratch.alert_table(scored.closed_alerts + scratch.finish())
         if scored.features is not None:  # the typology and explanation of the first alert
             detector = self.model.detector
