@@ -33,6 +33,7 @@ from demo_model import QUIET_MIX, demo_model_dir
 from report import peak_rss_mb, print_table
 
 from tapewatch.engine.checkpoint import CheckpointStore
+from tapewatch.engine.heap import freeze_loaded
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
 from tapewatch.engine.redis_streams import (
     RedisDeadLetters,
@@ -77,6 +78,7 @@ def run_worker(
         checkpoints=CheckpointStore(work / "checkpoint"),
         checkpoint_seconds=5.0,
         max_idle_seconds=max_idle,
+        on_ready=freeze_loaded,
     )
     times: list[float] = []
     worker.on_batch = lambda _: times.append(time.time()) if not times else None

@@ -3,7 +3,6 @@ workbench, its keys and its audit trail."""
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -36,13 +35,11 @@ def serve(
 
     from tapewatch.api.app import create_app
     from tapewatch.api.service import ServiceSettings
+    from tapewatch.engine.heap import freeze_loaded
 
     app = create_app(ServiceSettings(db=db, lake=lake, model_dir=model))
     app.state.service.prepare()
-    # what is loaded now lives as long as the server: kept out of the collector's full
-    # passes, which would otherwise pause every request for a few hundred milliseconds
-    gc.collect()
-    gc.freeze()
+    freeze_loaded()
     console().print(f"tapewatch workbench on http://{host}:{port} (log in with an API key)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

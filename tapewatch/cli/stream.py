@@ -22,6 +22,7 @@ from tapewatch.cli.common import (
     load_bundle,
 )
 from tapewatch.engine.checkpoint import CheckpointStore
+from tapewatch.engine.heap import freeze_loaded
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
 from tapewatch.engine.redis_streams import (
     RedisDeadLetters,
@@ -106,6 +107,7 @@ def stream(
         checkpoint_seconds=checkpoint_seconds,
         max_idle_seconds=max_idle,
         metrics=metrics,
+        on_ready=freeze_loaded,
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

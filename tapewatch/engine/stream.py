@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from tapewatch.detect.alerts import Alert
 from tapewatch.engine.checkpoint import Checkpoint, CheckpointStore
-from tapewatch.engine.pipeline import ScoringPipeline
+from tapewatch.engine.pipeline import FrozenState, ScoringPipeline
 from tapewatch.engine.sources import Chunk, Source
 from tapewatch.monitor.live import StreamMetrics
 from tapewatch.schema.deadletter import DeadLetter
@@ -99,6 +99,8 @@ class StreamWorker:
     max_idle_seconds: float | None = None
     metrics: StreamMetrics = field(default_factory=StreamMetrics)
     on_batch: Callable[[StreamMetrics], None] | None = None
+    #: called once the worker has restored and warmed up, before it reads
+    on_ready: Callable[[], None] | None = None
 
     _positions: dict[str, str] = field(default_factory=dict, init=False)
     _segment: int = field(default=0, init=False)
@@ -113,6 +115,8 @@ class StreamWorker:
         summary = StreamSummary()
         self._restore(summary)
         self.pipeline.warm_up()
+        if self.on_ready is not None:
+            self.on_ready()
         last_input = last_checkpoint = time.monotonic()
         while not stop.is_set():
             chunks, ended = self._collect()
@@ -253,35 +257,47 @@ class StreamWorker:
         if self.lake is not None and self.lake.buffered_rows:
             self._segment += 1
             parts = self.lake.detach()
-        checkpoint = None
-        if self.checkpoints is not None:
-            checkpoint = Checkpoint(
-                self.pipeline.model.version,
-                self.pipeline.provenance.input_hash,
-                self.pipeline.snapshot(),
-                dict(self._positions),
-                self._segment,
-                {
-                    "events": self.metrics.events,
-                    "dead_letters": self.metrics.dead_letters,
-                    "alerts": self.metrics.alerts,
-                },
-            )
+        # the state is copied now (a few ms) and pickled on the writer thread
+        state = self.pipeline.frozen_state() if self.checkpoints is not None else None
+        totals = {
+            "events": self.metrics.events,
+            "dead_letters": self.metrics.dead_letters,
+            "alerts": self.metrics.alerts,
+        }
         if self._writer is None:
             self._writer = ThreadPoolExecutor(
                 1, thread_name_prefix="tapewatch-checkpoint", initializer=_yield_to_scoring
             )
-        landed = self._writer.submit(self._land, parts, self._segment, checkpoint)
+        landed = self._writer.submit(
+            self._land, parts, self._segment, state, dict(self._positions), totals
+        )
         self._landing = (landed, dict(self._positions))
 
-    def _land(self, parts: list[pa.Table], segment: int, checkpoint: Checkpoint | None) -> None:
+    def _land(
+        self,
+        parts: list[pa.Table],
+        segment: int,
+        state: FrozenState | None,
+        positions: dict[str, str],
+        totals: dict[str, int],
+    ) -> None:
         # the alerts persisted so far (those of the checkpoint's batches among them) are
         # made durable before the checkpoint that covers them
         self.store.sync()
         if self.lake is not None and parts:
             self.lake.write(parts, segment)
-        if self.checkpoints is not None and checkpoint is not None:
-            self.checkpoints.save(checkpoint)
+        if self.checkpoints is not None and state is not None:
+            pipeline = self.pipeline
+            self.checkpoints.save(
+                Checkpoint(
+                    pipeline.model.version,
+                    pipeline.provenance.input_hash,
+                    state.to_bytes(),
+                    positions,
+                    segment,
+                    totals,
+                )
+            )
 
     def _acknowledge(self) -> None:
         """Wait for the checkpoint in flight, then acknowledge what it covers."""

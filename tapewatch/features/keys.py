@@ -19,6 +19,15 @@ class KeyIndex:
     def __len__(self) -> int:
         return len(self._slot_of)
 
+    def __deepcopy__(self, memo: dict[int, object]) -> KeyIndex:
+        # the keys are strings and the slots ints: copying the containers is enough, and
+        # much faster than copying them item by item
+        twin = KeyIndex()
+        twin._slot_of = dict(self._slot_of)
+        twin._key_of = list(self._key_of)
+        twin._free = list(self._free)
+        return twin
+
     @property
     def capacity(self) -> int:
         """Number of slots ever allocated (live or free)."""

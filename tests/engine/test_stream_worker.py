@@ -233,6 +233,28 @@ def test_warming_up_leaves_the_pipelines_state_as_it_was(hybrid: Hybrid) -> None
     assert pipeline.snapshot() == before
 
 
+def test_a_frozen_state_stays_as_it_was_taken_while_scoring_goes_on(hybrid: Hybrid) -> None:
+    """A checkpoint copies the state between batches and pickles the copy on another
+    thread: the copy must be the snapshot of that moment, whatever is scored after it."""
+    model = hybrid.model
+    day = hybrid.unseen_day
+    pipeline = ScoringPipeline(model, Provenance(model.version, model.config_hash, SOURCE))
+    pipeline.process(day.slice(0, 1500))
+    at_the_time = pipeline.snapshot()
+    frozen = pipeline.frozen_state()
+    assert frozen.to_bytes() == at_the_time
+    pipeline.process(day.slice(1500, 1500))  # new keys, evictions, alerts opened and closed
+    assert pipeline.snapshot() != at_the_time
+    assert frozen.to_bytes() == at_the_time
+    # and going on from the copy gives what going on from the original gave
+    restored = ScoringPipeline(model, Provenance(model.version, model.config_hash, SOURCE))
+    restored.restore(frozen.to_bytes())
+    replayed = restored.process(day.slice(1500, 1500))
+    fresh = ScoringPipeline(model, Provenance(model.version, model.config_hash, SOURCE))
+    fresh.process(day.slice(0, 1500))
+    assert replayed.scores.equals(fresh.process(day.slice(1500, 1500)).scores)
+
+
 def test_positions_are_acknowledged_only_after_their_checkpoint_landed(
     hybrid: Hybrid, day_file: Path, tmp_path: Path
 ) -> None:
