@@ -129,7 +129,7 @@ class ScoringPipeline:
 
     def snapshot(self) -> bytes:
         """The pipeline's state (features, per-key model state, open alerts) as bytes."""
-        return self.frozen_state().to_bytes()
+        return FrozenState(self.features, self.alerts).to_bytes()
 
     def frozen_state(self) -> FrozenState:
         """A copy of the pipeline's state that scoring on does not change: taken between
