@@ -347,6 +347,8 @@ def _path_contributions(x: F32, roots: I64, tables: tuple[I32, F32], means: F32,
             node = roots[t]
             out[r, bias] += means[node]
             while nodes[node, 0] != node:
+                # `_walk`'s step, written out again: numba compiled a shared helper into a
+                # walk nine times slower
                 split = nodes[node, 2]
                 f = split & _FEATURE_BITS
                 v = x[r, f]
