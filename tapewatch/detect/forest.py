@@ -40,7 +40,7 @@ class Forest:
     depths: I64
     groups: I64
     #: one row of four 32-bit fields per node, so a step down a tree reads one cache line:
-    #: left child, right child (-1 at a leaf), split feature with the default-left flag in
+    #: left child, right child (a leaf's are itself), split feature with the default-left flag in
     #: the top bit, and the split condition, or a leaf's value, as float32 bits
     nodes: I32
     #: the margin every row starts from, per group
@@ -235,11 +235,10 @@ def _base_margins(booster: xgb.Booster, trees: Forest) -> F32:
     for g in range(trees.n_groups):
         want, leaf = wanted[:, :, g].ravel(), leaves[:, :, g].ravel()
         first = np.float32(want[0] - leaf[0])
-        steps = np.arange(-16, 17)
-        candidates = [first]
+        candidates = [first]  # and the 16 float32 values on either side of it
         for direction in (np.float32(np.inf), np.float32(-np.inf)):
             c = first
-            for _ in steps[steps > 0]:
+            for _ in range(16):
                 c = np.nextafter(c, direction, dtype=np.float32)
                 candidates.append(c)
         votes = [int(np.sum((np.float32(c) + leaf).astype(np.float32) == want)) for c in candidates]

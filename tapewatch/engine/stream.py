@@ -276,10 +276,9 @@ class StreamWorker:
             self._writer = ThreadPoolExecutor(
                 1, thread_name_prefix="tapewatch-checkpoint", initializer=_yield_to_scoring
             )
-        landed = self._writer.submit(
-            self._land, parts, self._segment, state, dict(self._positions), totals
-        )
-        self._landing = (landed, dict(self._positions))
+        positions = dict(self._positions)
+        landed = self._writer.submit(self._land, parts, self._segment, state, positions, totals)
+        self._landing = (landed, positions)
 
     def _land(
         self,

