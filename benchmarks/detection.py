@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--train-events", type=int, default=1_000_000)
     parser.add_argument("--test-events", type=int, default=300_000)
     parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=100, help="seed of the first day")
     args = parser.parse_args()
     console = Console(width=140)
 
@@ -41,7 +42,11 @@ def main() -> None:
     scores, alerts, labels = [], [], []
     for day in range(args.days):
         events = generate_market(
-            MarketConfig(n_events=args.test_events, seed=100 + day, date=dt.date(2026, 4, 6 + day))
+            MarketConfig(
+                n_events=args.test_events,
+                seed=args.first_seed + day,
+                date=dt.date(2026, 4, 6 + day),
+            )
         )
         s, a = score_events(
             events, model, Provenance(model.version, model.config_hash, f"day{day}")
@@ -51,7 +56,8 @@ def main() -> None:
         labels.append(events)
     report = evaluate(pa.concat_tables(scores), pa.concat_tables(labels), pa.concat_tables(alerts))
     console.print(
-        f"{args.days} unseen days of {args.test_events:,} events (seeds 100+, default mix)"
+        f"{args.days} unseen days of {args.test_events:,} events "
+        f"(seeds {args.first_seed}+, default mix)"
     )
     render_report(report, console)
     pooled, truth = pa.concat_tables(scores), pa.concat_tables(labels)

@@ -48,6 +48,8 @@ PHRASES: dict[str, str] = {
     "self_trade": "{yesno} trade with itself",
     "pair_trade_count": "{v:.1f} trades with this counterparty in the last 5 minutes",
     "pair_round_trip": "{pct} of the quantity bought from this counterparty sold back to it",
+    "pair_reversal_recency": "reverses a fill the other way with this counterparty {ago60} before",
+    "pair_reversal_size_match": "{pct} size match with that reversed fill",
     "trade_cycle": "{yesno} trade closing a cycle A→B→C→A",
     "distinct_counterparties": "{v:.0f} distinct counterparties in the last 8 fills",
     "top_counterparty_share": "{pct} of the last fills with one counterparty",
@@ -63,6 +65,7 @@ PHRASES: dict[str, str] = {
     "trader_message_share": "{pct} of the instrument's messages over 10 s",
     "fill_price_impact_bps": "fill moved the price {v:+.1f} bp in the trade's direction",
     "trader_price_impact_bps": "the trader's fills moved the price {v:+.1f} bp over 5 minutes",
+    "trader_aggressive_impact_bps": "the trader's aggressive fills moved the price {v:+.1f} bp its way over a minute",
     "secs_to_close": "{mins} minutes before the close",
     "secs_since_open": "{mins} minutes after the open",
     "hour_of_day": "at hour {v:.1f}",
@@ -134,6 +137,7 @@ def _placeholders(name: str, value: float) -> dict[str, Any]:
         "ratio": float(np.exp(min(value, 50.0))),
         "mins": f"{value / 60:.1f}",
         "ago": f"{max(-np.log(max(value, 1e-9)), 0.0):.2f} s" if value > 0 else "long",
+        "ago60": f"{max(-60.0 * np.log(max(value, 1e-9)), 0.0):.1f} s" if value > 0 else "long",
         "yesno": "a" if value >= 0.5 else "not a",
     }
 

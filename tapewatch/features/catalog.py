@@ -168,6 +168,16 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "min(bought from, sold to) / max(...) of quantity with this counterparty, decayed over 5 min.",
     ),
     FeatureSpec(
+        "pair_reversal_recency",
+        "network",
+        "exp(-seconds since the trader's last fill in the other direction with this counterparty / 60 s); 0 when none.",
+    ),
+    FeatureSpec(
+        "pair_reversal_size_match",
+        "network",
+        "min(q, q') / max(q, q') of this fill's quantity q and that last reversed fill's q'; missing when none.",
+    ),
+    FeatureSpec(
         "trade_cycle",
         "network",
         "1 when this fill closes a cycle A→B→C→A among the instrument's last 256 trades within 10 min.",
@@ -241,6 +251,11 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "market",
         "Trader's summed signed price impact of its fills in bps, decayed over 5 min.",
     ),
+    FeatureSpec(
+        "trader_aggressive_impact_bps",
+        "market",
+        "Trader's summed signed price impact of the fills it took (aggressor only) in bps, decayed over 1 min.",
+    ),
     # wall-clock position: for analysts and rules, not given to the models (see CLOCK_FEATURES)
     FeatureSpec(
         "hour_of_day", "temporal", "Venue-local hour of the event, fractional (10.5 = 10:30)."
@@ -289,6 +304,8 @@ TRADER_FEATURES: frozenset[str] = frozenset(
         "self_trade",
         "pair_trade_count",
         "pair_round_trip",
+        "pair_reversal_recency",
+        "pair_reversal_size_match",
         "trade_cycle",
         "distinct_counterparties",
         "top_counterparty_share",
@@ -296,6 +313,7 @@ TRADER_FEATURES: frozenset[str] = frozenset(
         "trader_volume_share",
         "trader_message_share",
         "trader_price_impact_bps",
+        "trader_aggressive_impact_bps",
     }
 )
 

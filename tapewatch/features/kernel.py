@@ -51,8 +51,13 @@ from tapewatch.features.state import (
     P_BOUGHT_300,
     P_COUNT_300,
     P_INST,
+    P_LAST_BOUGHT_QTY,
+    P_LAST_BOUGHT_T,
+    P_LAST_SOLD_QTY,
+    P_LAST_SOLD_T,
     P_LAST_T,
     P_SOLD_300,
+    T_AGGR_IMPACT_60,
     T_AGGR_QTY_60,
     T_BUY_QTY_60,
     T_CANCEL_60,
@@ -102,7 +107,7 @@ def layout_fingerprint() -> str:
 #: numba caches the compiled kernel on disk keyed on this file only: a change to the
 #: catalogue or the state layout must change this file too, or an old kernel would keep
 #: writing features into the wrong columns. Update it to what the error below says.
-LAYOUT = "cc01ac8253035818"
+LAYOUT = "67d1fec26f698416"
 if layout_fingerprint() != LAYOUT:
     raise ImportError(
         f"tapewatch/features/kernel.py: LAYOUT is {LAYOUT}, the catalogue and state layout "
@@ -150,10 +155,13 @@ F_CANCEL_BURST = fi("same_side_cancel_burst")
 F_CANCEL_QTY_BURST = fi("cancel_qty_burst_vs_touch")
 F_N_MOD = fi("order_modify_count")
 F_AGGRESSOR = fi("aggressor_fill")
+F_TRADER_AGGR_IMPACT = fi("trader_aggressive_impact_bps")
 F_AGGR_SHARE = fi("trader_aggressive_share")
 F_SELF_TRADE = fi("self_trade")
 F_PAIR_COUNT = fi("pair_trade_count")
 F_PAIR_ROUND_TRIP = fi("pair_round_trip")
+F_PAIR_REVERSAL = fi("pair_reversal_recency")
+F_PAIR_SIZE_MATCH = fi("pair_reversal_size_match")
 F_CYCLE = fi("trade_cycle")
 F_DISTINCT_CP = fi("distinct_counterparties")
 F_TOP_CP = fi("top_counterparty_share")
@@ -327,6 +335,7 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
             traders[k, c] *= e60
         traders[k, T_CANCEL_AFTER_OPP_60] *= e60
         traders[k, T_AGGR_QTY_60] *= e60
+        traders[k, T_AGGR_IMPACT_60] *= e60
         traders[k, T_EXEC_QTY_60] *= e60
         for c in range(T_CANCEL_BURST_BUY, T_CANCEL_QTY_BUY + 2):
             traders[k, c] *= e1
@@ -465,6 +474,8 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
             impact = sgn * (px - prior) / prior * 1e4 if prior > 0.0 else 0.0
             row[F_FILL_IMPACT] = impact
             traders[k, T_IMPACT_300] += impact
+            if row[F_AGGRESSOR] == 1.0:
+                traders[k, T_AGGR_IMPACT_60] += impact
             # trade graph: shares flow seller → buyer
             me = trader_hash[i]
             cp = cp_hash[i]
@@ -498,6 +509,8 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
                 if math.isnan(last) or t - last > evict_s:
                     for c in range(N_PAIR):
                         pairs[p, c] = 0.0
+                    pairs[p, P_LAST_BOUGHT_T] = np.nan
+                    pairs[p, P_LAST_SOLD_T] = np.nan
                     dp = 0.0
                 else:
                     dp = max(0.0, t - last)
@@ -507,22 +520,44 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
                 pairs[p, P_COUNT_300] = pairs[p, P_COUNT_300] * f + 1.0
                 pairs[p, P_BOUGHT_300] *= f
                 pairs[p, P_SOLD_300] *= f
+                # a fill that reverses the pair's last fill the other way (bought back, sold back)
+                rev_t, rev_q = (
+                    (P_LAST_SOLD_T, P_LAST_SOLD_QTY)
+                    if sgn > 0
+                    else (P_LAST_BOUGHT_T, P_LAST_BOUGHT_QTY)
+                )
+                rt = pairs[p, rev_t]
+                if math.isnan(rt):
+                    row[F_PAIR_REVERSAL] = 0.0
+                    row[F_PAIR_SIZE_MATCH] = np.nan
+                else:
+                    row[F_PAIR_REVERSAL] = _decay(max(0.0, t - rt), 60.0)
+                    rq = pairs[p, rev_q]
+                    row[F_PAIR_SIZE_MATCH] = min(q, rq) / max(q, rq) if max(q, rq) > 0.0 else 0.0
                 if sgn > 0:
                     pairs[p, P_BOUGHT_300] += q
+                    pairs[p, P_LAST_BOUGHT_T] = t
+                    pairs[p, P_LAST_BOUGHT_QTY] = q
                 else:
                     pairs[p, P_SOLD_300] += q
+                    pairs[p, P_LAST_SOLD_T] = t
+                    pairs[p, P_LAST_SOLD_QTY] = q
                 row[F_PAIR_COUNT] = pairs[p, P_COUNT_300]
                 hi = max(pairs[p, P_BOUGHT_300], pairs[p, P_SOLD_300])
                 row[F_PAIR_ROUND_TRIP] = min(pairs[p, P_BOUGHT_300], pairs[p, P_SOLD_300]) / hi
             else:
                 row[F_PAIR_COUNT] = np.nan
                 row[F_PAIR_ROUND_TRIP] = np.nan
+                row[F_PAIR_REVERSAL] = np.nan
+                row[F_PAIR_SIZE_MATCH] = np.nan
         else:
             row[F_FILL_IMPACT] = np.nan
             row[F_SELF_TRADE] = 0.0
             row[F_CYCLE] = np.nan
             row[F_PAIR_COUNT] = np.nan
             row[F_PAIR_ROUND_TRIP] = np.nan
+            row[F_PAIR_REVERSAL] = np.nan
+            row[F_PAIR_SIZE_MATCH] = np.nan
 
         # ---- temporal ----
         local = local_ts[i]
@@ -619,3 +654,4 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
         row[F_VOL_SHARE] = _ratio(traders[k, T_VOL_300], 2.0 * instruments[m, I_VOL_300])
         row[F_MSG_SHARE] = traders[k, T_MSG_10] / instruments[m, I_MSG_10]
         row[F_TRADER_IMPACT] = traders[k, T_IMPACT_300]
+        row[F_TRADER_AGGR_IMPACT] = traders[k, T_AGGR_IMPACT_60]

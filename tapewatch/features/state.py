@@ -79,7 +79,8 @@ T_IMPACT_300 = 34
 T_CP_POS = 35
 T_AGGR_QTY_60 = 36
 T_EXEC_QTY_60 = 37
-N_TRADER = 38
+T_AGGR_IMPACT_60 = 38
+N_TRADER = 39
 CP_BUFFER = 8
 LEVELS = 16
 
@@ -100,7 +101,11 @@ P_INST = 1
 P_COUNT_300 = 2
 P_BOUGHT_300 = 3
 P_SOLD_300 = 4
-N_PAIR = 5
+P_LAST_BOUGHT_T = 5  # the trader's last fill buying from this counterparty
+P_LAST_SOLD_T = 6
+P_LAST_BOUGHT_QTY = 7
+P_LAST_SOLD_QTY = 8
+N_PAIR = 9
 
 
 def _initial(n: int, width: int) -> F64:

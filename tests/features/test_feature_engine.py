@@ -134,6 +134,62 @@ def test_self_trade_and_pair_round_trip() -> None:
     assert f[2, feature_index("pair_round_trip")] > 0.99  # bought 100 from B, sold ~100 back
 
 
+def test_a_fill_reversing_the_pair_s_last_fill_is_marked() -> None:
+    t = T0_US
+    fills = [  # (seconds, counterparty, side, quantity)
+        (0, "B", "BUY", 100.0),
+        (6, "B", "SELL", 100.0),  # sells back to B what it bought from B 6 s before
+        (7, "C", "SELL", 100.0),  # a first fill with C: nothing to reverse
+        (30, "B", "BUY", 50.0),  # buys back half of what it last sold to B
+    ]
+    rows = [
+        {"transaction_id": f"x{i}", "timestamp": t + s * 1_000_000, "order_id": f"o{i}",
+         "order_status": "EXECUTED", "trader_id": "A", "counterparty_id": cp, "side": side,
+         "quantity": q}
+        for i, (s, cp, side, q) in enumerate(fills)
+    ]  # fmt: skip
+    f = compute_features_table(_table(rows))
+    recency, match = (
+        feature_index("pair_reversal_recency"),
+        feature_index("pair_reversal_size_match"),
+    )
+    np.testing.assert_array_equal(
+        f[:, recency], np.float32([0.0, np.exp(-6 / 60), 0.0, np.exp(-24 / 60)])
+    )
+    np.testing.assert_array_equal(f[:, match], np.float32([np.nan, 1.0, np.nan, 0.5]))
+
+
+def test_aggressive_impact_counts_only_the_fills_the_trader_took() -> None:
+    t = T0_US
+    us = 1_000_000
+    rows = [
+        # someone else's trade at 100 sets the last price
+        {"transaction_id": "p0", "timestamp": t, "order_id": "z", "order_status": "NEW",
+         "trader_id": "Z", "side": "SELL", "price": 100.0},
+        {"transaction_id": "p1", "timestamp": t, "order_id": "z", "order_status": "EXECUTED",
+         "trader_id": "Z", "counterparty_id": "Y", "side": "SELL", "price": 100.0},
+        # A buys on arrival at 101: it took liquidity and moved the price up 100 bp its way
+        {"transaction_id": "a0", "timestamp": t + us, "order_id": "a", "order_status": "NEW",
+         "trader_id": "A", "side": "BUY", "price": 101.0},
+        {"transaction_id": "a1", "timestamp": t + us, "order_id": "a", "order_status": "EXECUTED",
+         "trader_id": "A", "counterparty_id": "Y", "side": "BUY", "price": 101.0},
+        # A's resting sell is lifted at 102 a second later: a passive fill, not A's push
+        {"transaction_id": "b0", "timestamp": t + 2 * us, "order_id": "b", "order_status": "NEW",
+         "trader_id": "A", "side": "SELL", "price": 102.0},
+        {"transaction_id": "b1", "timestamp": t + 3 * us, "order_id": "b", "order_status": "EXECUTED",
+         "trader_id": "A", "counterparty_id": "Y", "side": "SELL", "price": 102.0},
+    ]  # fmt: skip
+    f = compute_features_table(_table(rows))
+    aggressive, overall = (
+        feature_index("trader_aggressive_impact_bps"),
+        feature_index("trader_price_impact_bps"),
+    )
+    assert f[3, aggressive] == np.float32(100.0)
+    # two seconds of one-minute decay later, the passive fill left it as it was
+    assert f[5, aggressive] == np.float32(100.0 * np.exp(-2 / 60))
+    assert f[5, overall] < f[5, aggressive]  # the passive fill counts against A there
+
+
 def test_three_party_cycle_is_detected() -> None:
     t = T0_US
     trades = [("A", "B"), ("B", "C"), ("C", "A")]  # seller → buyer
