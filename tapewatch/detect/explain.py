@@ -48,7 +48,7 @@ PHRASES: dict[str, str] = {
     "self_trade": "{yesno} trade with itself",
     "pair_trade_count": "{v:.1f} trades with this counterparty in the last 5 minutes",
     "pair_round_trip": "{pct} of the quantity bought from this counterparty sold back to it",
-    "pair_reversal_recency": "reverses a fill the other way with this counterparty {ago60} before",
+    "pair_reversal_recency": "reverses a fill the other way with this counterparty {ago300} before",
     "pair_reversal_size_match": "{pct} size match with that reversed fill",
     "trade_cycle": "{yesno} trade closing a cycle A→B→C→A",
     "distinct_counterparties": "{v:.0f} distinct counterparties in the last 8 fills",
@@ -137,7 +137,7 @@ def _placeholders(name: str, value: float) -> dict[str, Any]:
         "ratio": float(np.exp(min(value, 50.0))),
         "mins": f"{value / 60:.1f}",
         "ago": f"{max(-np.log(max(value, 1e-9)), 0.0):.2f} s" if value > 0 else "long",
-        "ago60": f"{max(-60.0 * np.log(max(value, 1e-9)), 0.0):.1f} s" if value > 0 else "long",
+        "ago300": f"{max(-300.0 * np.log(max(value, 1e-9)), 0.0):.1f} s" if value > 0 else "long",
         "yesno": "a" if value >= 0.5 else "not a",
     }
 

@@ -170,7 +170,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec(
         "pair_reversal_recency",
         "network",
-        "exp(-seconds since the trader's last fill in the other direction with this counterparty / 60 s); 0 when none.",
+        "exp(-seconds since the trader's last fill in the other direction with this counterparty / 300 s); 0 when none.",
     ),
     FeatureSpec(
         "pair_reversal_size_match",

@@ -531,7 +531,7 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
                     row[F_PAIR_REVERSAL] = 0.0
                     row[F_PAIR_SIZE_MATCH] = np.nan
                 else:
-                    row[F_PAIR_REVERSAL] = _decay(max(0.0, t - rt), 60.0)
+                    row[F_PAIR_REVERSAL] = _decay(max(0.0, t - rt), 300.0)
                     rq = pairs[p, rev_q]
                     row[F_PAIR_SIZE_MATCH] = min(q, rq) / max(q, rq) if max(q, rq) > 0.0 else 0.0
                 if sgn > 0:

@@ -154,7 +154,7 @@ def test_a_fill_reversing_the_pair_s_last_fill_is_marked() -> None:
         feature_index("pair_reversal_size_match"),
     )
     np.testing.assert_array_equal(
-        f[:, recency], np.float32([0.0, np.exp(-6 / 60), 0.0, np.exp(-24 / 60)])
+        f[:, recency], np.float32([0.0, np.exp(-6 / 300), 0.0, np.exp(-24 / 300)])
     )
     np.testing.assert_array_equal(f[:, match], np.float32([np.nan, 1.0, np.nan, 0.5]))
 
