@@ -107,7 +107,10 @@ def _floats(events: pa.Table, name: str) -> F64:
     if name not in events.column_names:
         return np.full(events.num_rows, np.nan)
     column = pc.cast(events.column(name), pa.float64())
-    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    # always a writable copy: Arrow hands out a read-only view when the column has no
+    # nulls and a copy when it has some, and numba compiles the kernel anew (seconds, on
+    # the live path) for each mix of read-only and writable arguments it meets
+    return np.array(column.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _codes(events: pa.Table, name: str, codes: dict[str, int]) -> I8:
