@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CHECKPOINT_FILE = "checkpoint.pkl"
-FORMAT = 1
+#: 2: key indexes keep their key list alone (slots rebuilt on load)
+FORMAT = 2
 
 
 @dataclass(frozen=True)

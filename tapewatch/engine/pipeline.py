@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import io
 import pickle
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,9 +54,32 @@ class FrozenState:
     features: FeatureEngine
     alerts: AlertBuilder
 
-    def to_bytes(self) -> bytes:
-        """The state pickled, as `ScoringPipeline.snapshot` gives it."""
-        return pickle.dumps((self.features, self.alerts), protocol=pickle.HIGHEST_PROTOCOL)
+    def to_bytes(self, pause_s: float | None = None) -> bytes:
+        """The state pickled, as `ScoringPipeline.snapshot` gives it.
+
+        With `pause_s`, the pickler sleeps that long after each frame it writes (about
+        64 KB), so a thread pickling a large state lets the scoring thread take the GIL
+        within a frame instead of waiting out the whole pickle (tens of ms).
+        """
+        state = (self.features, self.alerts)
+        if pause_s is None:
+            return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        sink = _PausingSink(pause_s)
+        pickle.Pickler(sink, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
+        return sink.getvalue()
+
+
+class _PausingSink(io.BytesIO):
+    """Pickle output that sleeps after each write (the C pickler writes frame by frame)."""
+
+    def __init__(self, pause_s: float) -> None:
+        super().__init__()
+        self.pause_s = pause_s
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        written = super().write(data)
+        time.sleep(self.pause_s)
+        return written
 
 
 class ScoringPipeline:

@@ -39,6 +39,9 @@ from tapewatch.store.lake import ScoredLake
 
 #: how long an idle worker waits for input per poll
 IDLE_POLL_SECONDS = 0.05
+#: the checkpoint writer's sleep after each pickled frame (~64 KB): scoring waits at most
+#: a frame's pickling for the GIL, and a 30 MB state takes some 50 ms longer to write
+PICKLE_PAUSE_SECONDS = 0.0001
 
 
 @dataclass(frozen=True)
@@ -299,7 +302,7 @@ class StreamWorker:
                 Checkpoint(
                     pipeline.model.version,
                     pipeline.provenance.input_hash,
-                    state.to_bytes(),
+                    state.to_bytes(pause_s=PICKLE_PAUSE_SECONDS),
                     positions,
                     segment,
                     totals,

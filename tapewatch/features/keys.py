@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -27,6 +29,15 @@ class KeyIndex:
         twin._key_of = list(self._key_of)
         twin._free = list(self._free)
         return twin
+
+    def __getstate__(self) -> dict[str, object]:
+        # the slot of each key is its place in _key_of: a checkpoint keeps that list alone
+        return {"key_of": self._key_of, "free": self._free}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._key_of = state["key_of"]
+        self._free = state["free"]
+        self._slot_of = {key: slot for slot, key in enumerate(self._key_of) if key is not None}
 
     @property
     def capacity(self) -> int:

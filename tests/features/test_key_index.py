@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
@@ -47,3 +49,23 @@ def test_a_chunked_column_and_an_empty_one() -> None:
     chunked = pa.chunked_array([["a", "b"], ["a", None]])
     assert index.lookup(chunked).tolist() == [0, 1, 0, -1]
     assert index.lookup(pa.chunked_array([], pa.string())).tolist() == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(STEP, max_size=25), st.lists(KEYS, max_size=15))
+def test_a_pickled_index_goes_on_exactly_like_the_original(steps: list, later: list) -> None:
+    index = KeyIndex()
+    live: dict[str, int] = {}
+    for action, keys in steps:
+        if action == "lookup":
+            slots = index.lookup(pa.array(keys, pa.string()))
+            live.update((k, s) for k, s in zip(keys, slots.tolist(), strict=True) if k)
+        else:
+            gone = [k for k in keys if k in live]
+            index.release(np.array([live.pop(k) for k in gone], dtype=np.int64))
+    twin = pickle.loads(pickle.dumps(index))
+    assert sorted(twin.live_slots().tolist()) == sorted(index.live_slots().tolist())
+    assert twin.capacity == index.capacity
+    # the same keys get the same slots, new keys the same reused or fresh slots
+    column = pa.array(later, pa.string())
+    assert twin.lookup(column).tolist() == index.lookup(column).tolist()
