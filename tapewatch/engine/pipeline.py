@@ -47,6 +47,10 @@ class ScoredBatch:
     usual: F32 | None = None
 
 
+#: how long a paused pickle holds the GIL at most before it pauses (plus one frame)
+PAUSE_EVERY_S = 0.001
+
+
 @dataclass(frozen=True)
 class FrozenState:
     """A copy of a pipeline's state, as `ScoringPipeline.restore` takes it back."""
@@ -57,9 +61,9 @@ class FrozenState:
     def to_bytes(self, pause_s: float | None = None) -> bytes:
         """The state pickled, as `ScoringPipeline.snapshot` gives it.
 
-        With `pause_s`, the pickler sleeps that long after each frame it writes (about
-        64 KB), so a thread pickling a large state lets the scoring thread take the GIL
-        within a frame instead of waiting out the whole pickle (tens of ms).
+        With `pause_s`, the pickler sleeps that long after each millisecond of writing, so
+        a thread pickling a large state lets the scoring thread take the GIL within about
+        a millisecond instead of waiting out the whole pickle (tens of ms).
         """
         state = (self.features, self.alerts)
         if pause_s is None:
@@ -70,15 +74,21 @@ class FrozenState:
 
 
 class _PausingSink(io.BytesIO):
-    """Pickle output that sleeps after each write (the C pickler writes frame by frame)."""
+    """Pickle output that sleeps once a millisecond of writing has gone by (the C pickler
+    writes frame by frame, about 64 KB each)."""
 
     def __init__(self, pause_s: float) -> None:
         super().__init__()
         self.pause_s = pause_s
+        self._since = time.perf_counter()
 
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         written = super().write(data)
-        time.sleep(self.pause_s)
+        if time.perf_counter() - self._since >= PAUSE_EVERY_S:
+            # a low-priority thread on a busy core may wait long to wake: pausing by the
+            # clock, not by the frame, bounds how many such waits a pickle takes
+            time.sleep(self.pause_s)
+            self._since = time.perf_counter()
         return written
 
 
