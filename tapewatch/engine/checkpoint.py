@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import pickle
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import BinaryIO
 
 CHECKPOINT_FILE = "checkpoint.pkl"
-#: 2: key indexes keep their key list alone (slots rebuilt on load)
+#: 2: key indexes keep their key list alone (slots rebuilt on load); the state may follow
+#: the checkpoint's own pickle in the file
 FORMAT = 2
 
 
@@ -19,7 +22,8 @@ class Checkpoint:
     model_version: str
     #: what the worker reads (its source URL)
     source: str
-    #: ScoringPipeline.snapshot()
+    #: ScoringPipeline.snapshot() (empty in a saved checkpoint whose state was written
+    #: straight into the file; filled again on load)
     pipeline: bytes
     #: per partition, the position of the last event inside `pipeline`
     positions: dict[str, str] = field(default_factory=dict)
@@ -43,18 +47,28 @@ class CheckpointStore:
         # written by this worker (`save`); a checkpoint directory is trusted like a model's
         with self.path.open("rb") as f:
             version, checkpoint = pickle.load(f)  # noqa: S301
+            state = f.read()
         if version != FORMAT:
             raise ValueError(f"{self.path}: checkpoint format {version}, expected {FORMAT}")
         if not isinstance(checkpoint, Checkpoint):
             raise ValueError(f"{self.path}: not a tapewatch checkpoint")
-        return checkpoint
+        return replace(checkpoint, pipeline=state) if state else checkpoint
 
-    def save(self, checkpoint: Checkpoint) -> None:
-        """Replace the checkpoint atomically: a crash leaves the old or the new one whole."""
+    def save(
+        self, checkpoint: Checkpoint, write_state: Callable[[BinaryIO], None] | None = None
+    ) -> None:
+        """Replace the checkpoint atomically: a crash leaves the old or the new one whole.
+
+        `write_state` writes the pipeline's state into the file after the checkpoint, so
+        a large state is pickled frame by frame to disk instead of into one large bytes
+        object first (allocating and freeing tens of MB holds the GIL for milliseconds).
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         with tmp.open("wb") as f:
             pickle.dump((FORMAT, checkpoint), f, protocol=pickle.HIGHEST_PROTOCOL)
+            if write_state is not None:
+                write_state(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import copy
-import io
 import pickle
 import time
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -58,32 +58,31 @@ class FrozenState:
     features: FeatureEngine
     alerts: AlertBuilder
 
-    def to_bytes(self, pause_s: float | None = None) -> bytes:
-        """The state pickled, as `ScoringPipeline.snapshot` gives it.
+    def to_bytes(self) -> bytes:
+        """The state pickled, as `ScoringPipeline.snapshot` gives it."""
+        return pickle.dumps((self.features, self.alerts), protocol=pickle.HIGHEST_PROTOCOL)
 
-        With `pause_s`, the pickler sleeps that long after each millisecond of writing, so
-        a thread pickling a large state lets the scoring thread take the GIL within about
-        a millisecond instead of waiting out the whole pickle (tens of ms).
-        """
-        state = (self.features, self.alerts)
-        if pause_s is None:
-            return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-        sink = _PausingSink(pause_s)
-        pickle.Pickler(sink, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
-        return sink.getvalue()
+    def write_to(self, sink: BinaryIO, pause_s: float = 0.0) -> None:
+        """Pickle the state into a file, the same bytes as `to_bytes`, sleeping `pause_s`
+        after each millisecond of pickling: a thread writing a large state lets the
+        scoring thread take the GIL within about a millisecond instead of waiting out the
+        whole pickle (tens of ms)."""
+        pickle.Pickler(_Pausing(sink, pause_s), protocol=pickle.HIGHEST_PROTOCOL).dump(
+            (self.features, self.alerts)
+        )
 
 
-class _PausingSink(io.BytesIO):
-    """Pickle output that sleeps once a millisecond of writing has gone by (the C pickler
-    writes frame by frame, about 64 KB each)."""
+class _Pausing:
+    """A file the C pickler writes into frame by frame (about 64 KB each), sleeping once
+    a millisecond of writing has gone by."""
 
-    def __init__(self, pause_s: float) -> None:
-        super().__init__()
+    def __init__(self, sink: BinaryIO, pause_s: float) -> None:
+        self.sink = sink
         self.pause_s = pause_s
         self._since = time.perf_counter()
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        written = super().write(data)
+    def write(self, data: bytes) -> int:
+        written = self.sink.write(data)
         if time.perf_counter() - self._since >= PAUSE_EVERY_S:
             # a low-priority thread on a busy core may wait long to wake: pausing by the
             # clock, not by the frame, bounds how many such waits a pickle takes

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -302,11 +303,12 @@ class StreamWorker:
                 Checkpoint(
                     pipeline.model.version,
                     pipeline.provenance.input_hash,
-                    state.to_bytes(pause_s=PICKLE_PAUSE_SECONDS),
+                    b"",
                     positions,
                     segment,
                     totals,
-                )
+                ),
+                partial(state.write_to, pause_s=PICKLE_PAUSE_SECONDS),
             )
 
     def _acknowledge(self) -> None:
