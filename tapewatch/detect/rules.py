@@ -79,10 +79,15 @@ class RuleSet:
             return pa.ListArray.from_arrays(
                 pa.array(np.zeros(n + 1, np.int32)), pa.array([], pa.string())
             )
+        encoded = pc.dictionary_encode(statuses)
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        seen = encoded.dictionary.to_pylist()
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
         masks: dict[tuple[str, ...], B] = {}
         for rule in self.rules:  # rules share a few status sets: each is looked up once
             if rule.statuses not in masks:
-                masks[rule.statuses] = _status_mask(statuses, rule.statuses, n)
+                masks[rule.statuses] = _status_mask(seen, codes, rule.statuses)
         matrix = np.column_stack([r.hits(features, masks[r.statuses]) for r in self.rules])
         offsets = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(matrix.sum(axis=1), out=offsets[1:])
@@ -91,11 +96,12 @@ class RuleSet:
         return pa.ListArray.from_arrays(pa.array(offsets), values)
 
 
-def _status_mask(statuses: pa.Array | pa.ChunkedArray, chosen: tuple[str, ...], n: int) -> B:
+def _status_mask(seen: list[str], codes: npt.NDArray[np.int32], chosen: tuple[str, ...]) -> B:
+    """Rows whose status (`seen[code]`) is one of `chosen`; every row if none is."""
     if not chosen:
-        return np.ones(n, dtype=bool)
-    hit = pc.is_in(statuses, value_set=pa.array(chosen, pa.string()))
-    mask: B = hit.to_numpy(zero_copy_only=False).astype(bool)
+        return np.ones(len(codes), dtype=bool)
+    wanted = np.array([status in chosen for status in seen], dtype=bool)
+    mask: B = wanted[codes] if len(wanted) else np.zeros(len(codes), dtype=bool)
     return mask
 
 

@@ -10,6 +10,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tapewatch.features.keys import SMALL_BATCH
+
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 I8 = npt.NDArray[np.int8]
@@ -78,23 +80,23 @@ def encode_events(events: pa.Table, timezone: str) -> EventArrays:
 
 def stable_hashes(values: pa.Array) -> I64:
     """A process-independent non-zero 63-bit hash per string; 0 for null."""
+    if len(values) <= SMALL_BATCH:  # a few values: hashed one by one, without Arrow
+        return np.array([0 if v is None else _hash(v) for v in values.to_pylist()], np.int64)
     encoded = pc.dictionary_encode(values)
     uniques = encoded.dictionary.to_pylist()
-    table = np.fromiter(
-        (
-            (int.from_bytes(hashlib.blake2b(u.encode(), digest_size=8).digest(), "little") >> 1)
-            or 1
-            for u in uniques
-        ),
-        dtype=np.int64,
-        count=len(uniques),
-    )
+    table = np.fromiter((_hash(u) for u in uniques), dtype=np.int64, count=len(uniques))
     idx = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     if len(table) == 0:
         return np.zeros(len(idx), dtype=np.int64)
     out: I64 = table[np.maximum(idx, 0)]
     out[idx < 0] = 0
     return out
+
+
+def _hash(value: str) -> int:
+    return (
+        int.from_bytes(hashlib.blake2b(value.encode(), digest_size=8).digest(), "little") >> 1
+    ) or 1
 
 
 def _strings(events: pa.Table, name: str) -> pa.Array:
@@ -106,7 +108,9 @@ def _strings(events: pa.Table, name: str) -> pa.Array:
 def _floats(events: pa.Table, name: str) -> F64:
     if name not in events.column_names:
         return np.full(events.num_rows, np.nan)
-    column = pc.cast(events.column(name), pa.float64())
+    column = events.column(name)
+    if column.type != pa.float64():
+        column = pc.cast(column, pa.float64())
     # always a writable copy: Arrow hands out a read-only view when the column has no
     # nulls and a copy when it has some, and numba compiles the kernel anew (seconds, on
     # the live path) for each mix of read-only and writable arguments it meets

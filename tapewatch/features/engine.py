@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from tapewatch.features.catalog import FEATURE_NAMES, N_FEATURES, TRADER_FEATURES
 from tapewatch.features.config import FeatureConfig
-from tapewatch.features.encode import encode_events
+from tapewatch.features.encode import EventArrays, encode_events, stable_hashes
 from tapewatch.features.kernel import INSTRUMENT_IDLE_SECONDS, compute_features
 from tapewatch.features.keys import KeyIndex
 from tapewatch.features.sequences import SequenceModel, SequenceOutput
@@ -61,6 +60,12 @@ class FeatureEngine:
     sequences: SequenceModel | None = None
     #: events since idle keys were last looked for
     _since_eviction: int = field(default=0, init=False, repr=False)
+    #: `stable_hashes` of the config's anonymous trader ids
+    _anonymous_hashes: I64 = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        ids = pa.array(self.config.anonymous_trader_ids, pa.string())
+        self._anonymous_hashes = stable_hashes(ids)
 
     def transform(self, events: pa.Table) -> F32:
         """Advance the state over these events and return their features (n x F, float32)."""
@@ -94,7 +99,7 @@ class FeatureEngine:
             cfg.evict_idle_seconds, cfg.evict_order_idle_seconds,
             out,
         )  # fmt: skip
-        mask_anonymous(events, out, self.config.anonymous_trader_ids)
+        mask_anonymous(arrays, out, self._anonymous_hashes)
         sequence = self._advance(trader, arrays.ts, out)
         self._since_eviction += events.num_rows
         # a look for idle keys costs O(live keys): taken once the events since the last one
@@ -174,17 +179,15 @@ class FeatureEngine:
 TRADER_COLUMNS = np.array([FEATURE_NAMES.index(n) for n in sorted(TRADER_FEATURES)])
 
 
-def mask_anonymous(events: pa.Table, features: F32, anonymous: tuple[str, ...]) -> None:
-    """Blank the trader features of rows whose trader or counterparty is an unknown id."""
-    if not anonymous:
+def mask_anonymous(arrays: EventArrays, features: F32, anonymous: I64) -> None:
+    """Blank the trader features of rows whose trader or counterparty is an unknown id
+    (`anonymous`: those ids' `stable_hashes`)."""
+    if not len(anonymous):
         return
-    ids = pa.array(anonymous, pa.string())
-    rows = pc.is_in(events.column("trader_id"), value_set=ids)
-    if "counterparty_id" in events.column_names:
-        rows = pc.or_(
-            rows, pc.fill_null(pc.is_in(events.column("counterparty_id"), value_set=ids), False)
-        )
-    hit = np.flatnonzero(rows.to_numpy(zero_copy_only=False))
+    rows = np.zeros(len(arrays), dtype=bool)
+    for unknown in anonymous.tolist():  # one or two ids: cheaper than np.isin
+        rows |= (arrays.trader_hash == unknown) | (arrays.counterparty_hash == unknown)
+    hit = np.flatnonzero(rows)
     if len(hit):
         features[np.ix_(hit, TRADER_COLUMNS)] = np.nan
 

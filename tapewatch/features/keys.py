@@ -9,6 +9,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+#: batches of at most this many keys are looked up (and hashed) one by one, without Arrow
+SMALL_BATCH = 16
+
 
 class KeyIndex:
     """Maps keys (strings) to dense slots; freed slots are reused by new keys."""
@@ -45,7 +48,10 @@ class KeyIndex:
         return len(self._key_of)
 
     def lookup(self, keys: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int64]:
-        """Slot of each key, allocating slots for keys not seen before; null keys get -1."""
+        """Slot of each key, allocating slots for keys not seen before (in order of first
+        appearance); null keys get -1."""
+        if len(keys) <= SMALL_BATCH:
+            return self._lookup_each(keys.to_pylist())
         encoded = pc.dictionary_encode(keys)
         if isinstance(encoded, pa.ChunkedArray):
             encoded = (
@@ -65,6 +71,14 @@ class KeyIndex:
         slots: npt.NDArray[np.int64] = slot_of_unique[np.maximum(indices, 0)]
         slots[indices < 0] = -1
         return slots
+
+    def _lookup_each(self, keys: list[str | None]) -> npt.NDArray[np.int64]:
+        """`lookup` key by key: for a few keys, cheaper than Arrow's dictionary encoding."""
+        get = self._slot_of.get
+        new = [k for k in dict.fromkeys(keys) if k is not None and k not in self._slot_of]
+        if new:
+            self._allocate(new)
+        return np.array([-1 if k is None else get(k, -1) for k in keys], dtype=np.int64)
 
     def _allocate(self, keys: list[str]) -> list[int]:
         """Slots for keys not seen before: freed slots first (last freed first), then new."""

@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 from kit import random_events
 
-from tapewatch.features.encode import encode_events
+from tapewatch.features.encode import encode_events, stable_hashes
+from tapewatch.features.keys import SMALL_BATCH
 
 
 def _with_null_prices(events: pa.Table) -> pa.Table:
@@ -31,3 +32,13 @@ def test_numeric_arrays_are_writable_with_or_without_nulls() -> None:
             if isinstance(value, np.ndarray):
                 assert value.flags.writeable, field.name
                 assert value.flags.c_contiguous, field.name
+
+
+def test_a_few_values_hash_as_they_would_in_a_long_column() -> None:
+    few = ["ACC1", None, "ACC2", "ACC1", "\u00e9t\u00e9"]
+    many = few + ["X"] * SMALL_BATCH
+    hashes = stable_hashes(pa.array(few, pa.string()))
+    assert hashes.tolist() == stable_hashes(pa.array(many, pa.string())).tolist()[: len(few)]
+    assert hashes[1] == 0
+    assert (hashes[[0, 2, 4]] > 0).all()
+    assert hashes[0] == hashes[3] != hashes[2]

@@ -9,11 +9,12 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tapewatch.features.keys import KeyIndex
+from tapewatch.features.keys import SMALL_BATCH, KeyIndex
 
 KEYS = st.sampled_from([f"k{i}" for i in range(12)])
 STEP = st.one_of(
-    st.tuples(st.just("lookup"), st.lists(st.one_of(KEYS, st.none()), max_size=15)),
+    # up to twice SMALL_BATCH keys: both ways of looking keys up
+    st.tuples(st.just("lookup"), st.lists(st.one_of(KEYS, st.none()), max_size=32)),
     st.tuples(st.just("release"), st.lists(KEYS, max_size=5, unique=True)),
 )
 
@@ -69,3 +70,13 @@ def test_a_pickled_index_goes_on_exactly_like_the_original(steps: list, later: l
     # the same keys get the same slots, new keys the same reused or fresh slots
     column = pa.array(later, pa.string())
     assert twin.lookup(column).tolist() == index.lookup(column).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.one_of(KEYS, st.none()), max_size=SMALL_BATCH), max_size=10))
+def test_a_few_keys_get_the_slots_a_long_column_would_give(batches: list) -> None:
+    few, many = KeyIndex(), KeyIndex()
+    for keys in batches:
+        column = pa.array(keys, pa.string())
+        padded = pa.array(keys + [None] * (SMALL_BATCH + 1), pa.string())  # the Arrow way
+        assert few.lookup(column).tolist() == many.lookup(padded).tolist()[: len(keys)]
