@@ -24,6 +24,7 @@ from tapewatch.detect.explain import top_reasons
 from tapewatch.detect.rules import RuleSet
 from tapewatch.engine.pipeline import Provenance, ScoredBatch, ScoringPipeline
 from tapewatch.learn.registry import ModelBundle
+from tapewatch.schema.canonical import accept_canonical_records
 from tapewatch.schema.columns import REQUIRED_EVENT_COLUMNS
 from tapewatch.schema.deadletter import DeadLetter
 from tapewatch.schema.jsonl_reader import parse_records
@@ -119,10 +120,14 @@ class LiveScorer:
         from 1) and the rest are scored.
         """
         started = time.perf_counter()
-        raw = _with_required_columns(parse_records(records, "request"))
-        checked = validate_events(raw)
-        rejected = [*raw.rejected, *checked.bad]
-        events = checked.good
+        records = list(records)
+        canonical = accept_canonical_records(records)
+        if canonical is not None:  # every event valid as it came: no raw table needed
+            events, rejected = canonical, []
+        else:
+            raw = _with_required_columns(parse_records(records, "request"))
+            checked = validate_events(raw)
+            events, rejected = checked.good, [*raw.rejected, *checked.bad]
         order = np.arange(events.num_rows)
         if events.num_rows > 1:
             order = pc.sort_indices(events, [("timestamp", "ascending")]).to_numpy()

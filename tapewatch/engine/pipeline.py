@@ -47,6 +47,8 @@ class ScoredBatch:
     usual: F32 | None = None
 
 
+#: an alert table without rows (Arrow tables are immutable: one serves every caller)
+NO_ALERTS = ALERT_SCHEMA.empty_table()
 #: how long a paused pickle holds the GIL at most before it pauses (plus one frame)
 PAUSE_EVERY_S = 0.001
 
@@ -192,7 +194,7 @@ class ScoringPipeline:
     def alert_table(self, alerts: list[Alert]) -> pa.Table:
         """Alerts in the contract's columns, explained, ordered by start time and id."""
         if not alerts:
-            return ALERT_SCHEMA.empty_table()
+            return NO_ALERTS
         alerts = sorted(alerts, key=lambda a: (a.start_us, a.alert_id))
         texts, tops = self._explain(alerts)
         prov = self.provenance

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import pyarrow as pa
 
@@ -130,7 +130,47 @@ def accept_canonical(raw: RawTable) -> pa.Table | None:
             field.name == "timestamp" and field.type == TIMESTAMP
         ):
             return None
-    present = set(table.column_names)
+
+    def values(name: str) -> list[object] | None:
+        column = table.column(name)
+        if column.type == TIMESTAMP:  # already the contract's type: its microseconds
+            column = column.cast(pa.int64())
+        cells: list[object] = column.to_pylist()
+        return cells
+
+    return _accept(set(table.column_names), values, n)
+
+
+def accept_canonical_records(records: Sequence[object]) -> pa.Table | None:
+    """`accept_canonical` of events given as dicts (a request's parsed JSON), read
+    straight from the dicts: the table `validate_events(parse_records(records))` would
+    give when every event is canonical and valid; None otherwise."""
+    n = len(records)
+    if not n or n > MAX_ROWS:
+        return None
+    rows: list[Mapping[str, object]] = []
+    for record in records:
+        if type(record) is not dict:  # anything else: the reader and validator judge it
+            return None
+        rows.append(record)
+    present: set[str] = set().union(*rows)
+
+    def values(name: str) -> list[object] | None:
+        cells = [row.get(name) for row in rows]
+        kinds = {type(cell) for cell in cells if cell is not None}
+        # one JSON type a field, as an Arrow column of them has (ints and floats make
+        # floats); a mix the reader would turn into text goes the reader's way
+        return cells if len(kinds) <= 1 or kinds == {int, float} else None
+
+    return _accept(present, values, n)
+
+
+def _accept(
+    present: set[str], values: Callable[[str], list[object] | None], n: int
+) -> pa.Table | None:
+    """The contract table of `n` rows with these columns present, each column's Python
+    values given by `values` (None: a column to leave to the validator); None at the
+    first cell the validator must judge."""
     schema = LABELLED_EVENT_SCHEMA if "manipulation_type" in present else EVENT_SCHEMA
     cells: dict[str, list[object]] = {}
     for name in schema.names:
@@ -143,11 +183,11 @@ def accept_canonical(raw: RawTable) -> pa.Table | None:
             cells[name] = [default] * n
             continue
         convert = _CONVERTERS[name]
-        column = table.column(name)
-        if column.type == TIMESTAMP:  # already the contract's type: its microseconds
-            column = column.cast(pa.int64())
+        column = values(name)
+        if column is None:
+            return None
         converted: list[object] = []
-        for value in column.to_pylist():
+        for value in column:
             if value is None:
                 if not missing_ok:
                     return None

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schema_rows import good_row
 
-from tapewatch.schema.canonical import MAX_ROWS, accept_canonical
+from tapewatch.schema.canonical import MAX_ROWS, accept_canonical, accept_canonical_records
 from tapewatch.schema.errors import ContractError
 from tapewatch.schema.jsonl_reader import parse_records
 from tapewatch.schema.raw import RawTable
@@ -195,3 +195,29 @@ def test_the_short_path_never_differs_from_the_validator(rows: list[dict[str, ob
     assert fast.schema.equals(slow.good.schema)
     for name in fast.column_names:
         assert fast.column(name).equals(slow.good.column(name)), name
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=records())
+def test_records_read_straight_never_differ_from_the_reader_and_validator(
+    rows: list[dict[str, object]],
+) -> None:
+    fast = accept_canonical_records(rows)
+    if fast is None:
+        return
+    raw = parse_records(rows, "request")
+    slow = validate_events(raw)
+    assert slow.bad == []
+    assert fast.equals(slow.good, check_metadata=True)
+
+
+def test_canonical_records_are_read_straight_and_others_are_not() -> None:
+    rows = [record(0), record(1, order_status="EXECUTED", counterparty_id="T2")]
+    fast = accept_canonical_records(rows)
+    assert fast is not None
+    assert fast.equals(validate_events(parse_records(rows, "request")).good)
+    assert accept_canonical_records([]) is None
+    assert accept_canonical_records([record(0), "not an object"]) is None
+    assert accept_canonical_records([record(0, side="buy")]) is None
+    # a field numbers in one event and text in another: the reader makes it text
+    assert accept_canonical_records([record(0), record(1, timestamp=1_772_443_800_000_001)]) is None
