@@ -40,8 +40,8 @@ from tapewatch.store.lake import ScoredLake
 
 #: how long an idle worker waits for input per poll
 IDLE_POLL_SECONDS = 0.05
-#: the checkpoint writer's sleep after each pickled frame (~64 KB): scoring waits at most
-#: a frame's pickling for the GIL, and a 30 MB state takes some 50 ms longer to write
+#: the checkpoint writer's sleep after each millisecond of pickling the state: scoring
+#: waits about a millisecond at most for the GIL (`FrozenState.write_to`)
 PICKLE_PAUSE_SECONDS = 0.0001
 
 
