@@ -65,7 +65,7 @@ PHRASES: dict[str, str] = {
     "trader_message_share": "{pct} of the instrument's messages over 10 s",
     "fill_price_impact_bps": "fill moved the price {v:+.1f} bp in the trade's direction",
     "trader_price_impact_bps": "the trader's fills moved the price {v:+.1f} bp over 5 minutes",
-    "trader_aggressive_impact_bps": "the trader's aggressive fills moved the price {v:+.1f} bp its way over a minute",
+    "trader_aggressive_impact_bps": "the trader's aggressive fills moved the price {v:+.1f} bp in their direction over a minute",
     "secs_to_close": "{mins} minutes before the close",
     "secs_since_open": "{mins} minutes after the open",
     "hour_of_day": "at hour {v:.1f}",
