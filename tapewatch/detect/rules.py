@@ -101,7 +101,7 @@ def _status_mask(seen: list[str], codes: npt.NDArray[np.int32], chosen: tuple[st
     if not chosen:
         return np.ones(len(codes), dtype=bool)
     wanted = np.array([status in chosen for status in seen], dtype=bool)
-    mask: B = wanted[codes] if len(wanted) else np.zeros(len(codes), dtype=bool)
+    mask: B = wanted[codes]
     return mask
 
 

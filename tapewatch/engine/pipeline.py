@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import pickle
 import time
 from dataclasses import dataclass
@@ -62,16 +63,17 @@ class FrozenState:
 
     def to_bytes(self) -> bytes:
         """The state pickled, as `ScoringPipeline.snapshot` gives it."""
-        return pickle.dumps((self.features, self.alerts), protocol=pickle.HIGHEST_PROTOCOL)
+        buffer = io.BytesIO()
+        self.write_to(buffer)
+        return buffer.getvalue()
 
-    def write_to(self, sink: BinaryIO, pause_s: float = 0.0) -> None:
-        """Pickle the state into a file, the same bytes as `to_bytes`, sleeping `pause_s`
-        after each millisecond of pickling: a thread writing a large state lets the
-        scoring thread take the GIL within about a millisecond instead of waiting out the
-        whole pickle (tens of ms)."""
-        pickle.Pickler(_Pausing(sink, pause_s), protocol=pickle.HIGHEST_PROTOCOL).dump(
-            (self.features, self.alerts)
-        )
+    def write_to(self, sink: BinaryIO, pause_s: float | None = None) -> None:
+        """Pickle the state into a file (the bytes of `to_bytes`). With `pause_s`, sleep
+        that long after each millisecond of pickling: a thread writing a large state lets
+        the scoring thread take the GIL within about a millisecond instead of waiting out
+        the whole pickle (tens of ms)."""
+        file = sink if pause_s is None else _Pausing(sink, pause_s)
+        pickle.Pickler(file, protocol=pickle.HIGHEST_PROTOCOL).dump((self.features, self.alerts))
 
 
 class _Pausing:

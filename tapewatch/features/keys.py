@@ -59,12 +59,7 @@ class KeyIndex:
                 if encoded.num_chunks
                 else pa.array([], pa.dictionary(pa.int32(), pa.string()))
             )
-        uniques: list[str] = encoded.dictionary.to_pylist()
-        get = self._slot_of.get
-        slot_of_unique = np.array([get(k, -1) for k in uniques], dtype=np.int64)
-        new = np.flatnonzero(slot_of_unique < 0)
-        if len(new):
-            slot_of_unique[new] = self._allocate([uniques[i] for i in new.tolist()])
+        slot_of_unique = self._lookup_each(encoded.dictionary.to_pylist())
         indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
         if len(slot_of_unique) == 0:
             return np.full(len(indices), -1, dtype=np.int64)
@@ -73,7 +68,8 @@ class KeyIndex:
         return slots
 
     def _lookup_each(self, keys: list[str | None]) -> npt.NDArray[np.int64]:
-        """`lookup` key by key: for a few keys, cheaper than Arrow's dictionary encoding."""
+        """`lookup` of a list of keys, one by one (for a few keys, cheaper than Arrow's
+        dictionary encoding; for many, what their distinct values are looked up with)."""
         get = self._slot_of.get
         new = [k for k in dict.fromkeys(keys) if k is not None and k not in self._slot_of]
         if new:
