@@ -53,7 +53,8 @@ async def _score(svc: Service, records: list[dict[str, Any]], explain: str) -> L
     """Score events against the live state, store what they closed and count them.
 
     Awaited rather than run on the thread pool, the request waits for its coalesced batch
-    without holding a thread; only a store write goes to the pool. (The first request
+    without holding a thread; only the alerts it closed go to the pool, to be explained
+    and stored. (The first request
     after a model change loads the model on the event loop, once.)
     """
     try:
@@ -61,7 +62,7 @@ async def _score(svc: Service, records: list[dict[str, Any]], explain: str) -> L
     except NoModelError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
     result = await asyncio.wrap_future(submitted)
-    if result.alerts.num_rows:
+    if result.closed:  # explained and stored on the pool, while the scorer goes on
         await run_in_threadpool(svc.record, result)
     else:
         svc.record(result)

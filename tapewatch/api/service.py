@@ -105,16 +105,20 @@ class Service:
     def authenticate(self, key: str) -> Principal | None:
         """Who an API key belongs to (None: unknown or revoked); a verified key is trusted
         for `settings.key_cache_s` without reading the store again."""
-        digest = hashlib.sha256(key.encode()).hexdigest()
-        with self._cache_lock:
-            known = self._keys.get(digest)
+        known = self.known_key(key)
         if known is not None:
             return known
         who = authenticate(self.engine, key)
         if who is not None:
             with self._cache_lock:
-                self._keys[digest] = who
+                self._keys[_digest(key)] = who
         return who
+
+    def known_key(self, key: str) -> Principal | None:
+        """Who an API key belongs to if it was verified within `settings.key_cache_s`
+        (None: not verified lately; `authenticate` reads the store)."""
+        with self._cache_lock:
+            return self._keys.get(_digest(key))
 
     def scorer(self) -> LiveScorer:
         """The live scorer of the active model (built on first use and when the active
@@ -170,7 +174,7 @@ class Service:
 
     def record(self, result: LiveResult) -> None:
         """Store the alerts a scored request closed and count it in the metrics."""
-        stored = self.store.put(result.alerts) if result.alerts.num_rows else 0
+        stored = self.store.put(result.alerts) if result.closed else 0
         latency = np.full(len(result.verdicts), int(result.processing_ms * 1e6), dtype=np.int64)
         self.metrics.record_batch(
             latency,
@@ -186,6 +190,10 @@ class Service:
             self._batcher.close()
         self._flush_open_alerts()
         self.store.close()
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def session_secret(settings: ServiceSettings) -> str:

@@ -74,10 +74,10 @@ TEMPLATES.env.globals["typology_colours"] = charts.TYPOLOGY_COLOURS
 # --- who is asking ---------------------------------------------------------------------
 
 
-def page_user(request: Request) -> Principal:
+async def page_user(request: Request) -> Principal:
     """The logged-in user; a browser without a session is sent to the login page."""
     try:
-        return principal(request, None, None)
+        return await principal(request, None, None)
     except HTTPException:
         target = "/login?" + urlencode({"next": _here(request)})
         if request.headers.get("HX-Request"):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import operator
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -16,16 +14,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tapewatch.features.catalog import FEATURE_NAMES
+from tapewatch.features.keys import SMALL_BATCH
 from tapewatch.schema.enums import OrderStatus
 
 F32 = npt.NDArray[np.float32]
 B = npt.NDArray[np.bool_]
 
-OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    ">=": operator.ge,
-    ">": operator.gt,
-    "<=": operator.le,
-    "<": operator.lt,
+OPERATORS: dict[str, np.ufunc] = {
+    ">=": np.greater_equal,
+    ">": np.greater,
+    "<=": np.less_equal,
+    "<": np.less,
 }
 
 
@@ -41,12 +40,6 @@ class Condition:
     op: str
     value: float
 
-    def holds(self, features: F32) -> B:
-        """Rows where the condition holds."""
-        column = features[:, FEATURE_NAMES.index(self.feature)]
-        result: B = OPERATORS[self.op](column, self.value)
-        return result
-
 
 @dataclass(frozen=True)
 class Rule:
@@ -56,13 +49,6 @@ class Rule:
     meaning: str
     statuses: tuple[str, ...]
     conditions: tuple[Condition, ...]
-
-    def hits(self, features: F32, status_mask: B) -> B:
-        """Rows on which the rule fires, given the rows of its statuses."""
-        mask = status_mask.copy()
-        for condition in self.conditions:
-            mask &= condition.holds(features)
-        return mask
 
 
 @dataclass(frozen=True)
@@ -79,30 +65,74 @@ class RuleSet:
             return pa.ListArray.from_arrays(
                 pa.array(np.zeros(n + 1, np.int32)), pa.array([], pa.string())
             )
-        encoded = pc.dictionary_encode(statuses)
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
-        seen = encoded.dictionary.to_pylist()
-        codes = encoded.indices.to_numpy(zero_copy_only=False)
-        masks: dict[tuple[str, ...], B] = {}
-        for rule in self.rules:  # rules share a few status sets: each is looked up once
-            if rule.statuses not in masks:
-                masks[rule.statuses] = _status_mask(seen, codes, rule.statuses)
-        matrix = np.column_stack([r.hits(features, masks[r.statuses]) for r in self.rules])
+        plan = self._plan
+        # every condition of every rule at once, then each rule's conditions and statuses
+        holds = np.empty((n, len(plan.columns)), dtype=bool)
+        for op, at in plan.by_operator:
+            holds[:, at] = OPERATORS[op](features[:, plan.columns[at]], plan.values[at])
+        matrix = ~(~holds @ plan.membership) & plan.allowed[_status_codes(statuses)]
         offsets = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(matrix.sum(axis=1), out=offsets[1:])
-        names = np.array([r.name for r in self.rules], dtype=object)
-        values = pa.array(names[np.nonzero(matrix)[1]], pa.string())
+        values = pa.array(plan.names[np.nonzero(matrix)[1]], pa.string())
         return pa.ListArray.from_arrays(pa.array(offsets), values)
 
+    @cached_property
+    def _plan(self) -> _Plan:
+        conditions = [c for rule in self.rules for c in rule.conditions]
+        membership = np.zeros((len(conditions), len(self.rules)), dtype=bool)
+        at = 0
+        for r, rule in enumerate(self.rules):
+            membership[at : at + len(rule.conditions), r] = True
+            at += len(rule.conditions)
+        ops = [c.op for c in conditions]
+        allowed = np.ones((len(_STATUSES) + 1, len(self.rules)), dtype=bool)
+        for r, rule in enumerate(self.rules):
+            if rule.statuses:
+                allowed[:, r] = [s in rule.statuses for s in (*_STATUSES, None)]
+        return _Plan(
+            columns=np.array([FEATURE_NAMES.index(c.feature) for c in conditions], np.intp),
+            values=np.array([c.value for c in conditions], np.float32),
+            by_operator=tuple((op, np.flatnonzero(np.array(ops) == op)) for op in sorted(set(ops))),
+            membership=membership,
+            allowed=allowed,
+            names=np.array([r.name for r in self.rules], dtype=object),
+        )
 
-def _status_mask(seen: list[str], codes: npt.NDArray[np.int32], chosen: tuple[str, ...]) -> B:
-    """Rows whose status (`seen[code]`) is one of `chosen`; every row if none is."""
-    if not chosen:
-        return np.ones(len(codes), dtype=bool)
-    wanted = np.array([status in chosen for status in seen], dtype=bool)
-    mask: B = wanted[codes]
-    return mask
+
+@dataclass(frozen=True)
+class _Plan:
+    """A rule set as arrays: condition columns and values grouped by operator, which
+    conditions belong to which rule, and which statuses each rule looks at."""
+
+    columns: npt.NDArray[np.intp]
+    values: F32
+    by_operator: tuple[tuple[str, npt.NDArray[np.intp]], ...]
+    membership: B
+    #: [status code, rule]: whether the rule looks at events of that status
+    allowed: B
+    names: npt.NDArray[np.object_]
+
+
+_STATUSES = tuple(str(s) for s in OrderStatus)
+_STATUS_CODE = {s: i for i, s in enumerate(_STATUSES)}
+
+
+def _status_codes(statuses: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.intp]:
+    """Each row's status as its position in OrderStatus (one past the end for an
+    unknown or missing status, which no rule that names statuses looks at)."""
+    unknown = len(_STATUSES)
+    if len(statuses) <= SMALL_BATCH:  # a few rows: without Arrow's dictionary encoding
+        return np.array([_STATUS_CODE.get(s, unknown) for s in statuses.to_pylist()], np.intp)
+    encoded = pc.dictionary_encode(statuses)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    lookup = np.array(
+        [_STATUS_CODE.get(s, unknown) for s in encoded.dictionary.to_pylist()] + [unknown],
+        np.intp,
+    )
+    codes = encoded.indices.fill_null(len(lookup) - 1).to_numpy(zero_copy_only=False)
+    coded: npt.NDArray[np.intp] = lookup[codes]
+    return coded
 
 
 def default_rules_path() -> Path:

@@ -108,7 +108,7 @@ def split(result: LiveResult, sizes: list[int]) -> list[LiveResult]:
             for letter in result.rejected
             if first <= letter.line < first + size
         ]
-        alerts = result.alerts if i == len(sizes) - 1 else result.alerts.slice(0, 0)
-        parts.append(replace(result, verdicts=mine, rejected=letters, alerts=alerts))
+        closed = result.closed if i == len(sizes) - 1 else ()
+        parts.append(replace(result, verdicts=mine, rejected=letters, closed=closed))
         first += size
     return parts

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tapewatch.detect.alerts import Alert
 from tapewatch.detect.decision import RiskLevel, risk_level
 from tapewatch.detect.explain import top_reasons
 from tapewatch.detect.rules import RuleSet
-from tapewatch.engine.pipeline import Provenance, ScoredBatch, ScoringPipeline
+from tapewatch.engine.pipeline import NO_ALERTS, Provenance, ScoredBatch, ScoringPipeline
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.schema.canonical import accept_canonical_records
 from tapewatch.schema.columns import REQUIRED_EVENT_COLUMNS
@@ -56,10 +58,27 @@ class LiveResult:
 
     verdicts: list[EventVerdict]
     rejected: list[DeadLetter]
-    alerts: pa.Table
     processing_ms: float
     #: the model version that scored them
     model_version: str = ""
+    #: the alerts the events closed, not yet explained (`alerts` explains them)
+    closed: tuple[Alert, ...] = ()
+    #: the pipeline's `alert_table`, which `alerts` calls
+    tabulate: Callable[[list[Alert]], pa.Table] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    @cached_property
+    def alerts(self) -> pa.Table:
+        """The closed alerts in the contract's columns, explained.
+
+        Built when first asked for, not while the events are scored: an exact TreeSHAP
+        explanation takes milliseconds, and the scorer should not keep the next request
+        waiting for it.
+        """
+        if not self.closed or self.tabulate is None:
+            return NO_ALERTS
+        return self.tabulate(list(self.closed))
 
 
 def _with_required_columns(raw: RawTable) -> RawTable:
@@ -134,20 +153,19 @@ class LiveScorer:
             events = events.take(pa.array(order))
         with self._lock:
             scored = self.pipeline.process(events) if events.num_rows else None
-            alerts = (
-                self.pipeline.alert_table(scored.closed_alerts)
-                if scored is not None and scored.closed_alerts
-                else self.pipeline.alert_table([])
-            )
         verdicts = [] if scored is None else self._verdicts(events, scored, explain)
         in_request_order = [verdicts[i] for i in np.argsort(order, kind="stable")]
         elapsed = (time.perf_counter() - started) * 1e3
-        return LiveResult(in_request_order, rejected, alerts, elapsed, self.version)
+        closed = () if scored is None else tuple(scored.closed_alerts)
+        return LiveResult(
+            in_request_order, rejected, elapsed, self.version, closed, self.pipeline.alert_table
+        )
 
     def close_open_alerts(self) -> pa.Table:
         """Close every open alert (when the service stops) and return them explained."""
         with self._lock:
-            return self.pipeline.alert_table(self.pipeline.finish())
+            closed = self.pipeline.finish()
+        return self.pipeline.alert_table(closed)
 
     def _verdicts(self, events: pa.Table, scored: ScoredBatch, explain: str) -> list[EventVerdict]:
         s = scored.scores

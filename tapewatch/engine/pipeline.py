@@ -20,6 +20,7 @@ from tapewatch.detect.decision import Decisions, decide, detector_label, scores_
 from tapewatch.detect.explain import anomaly_reasons, explanation_text, reasons_json, top_reasons
 from tapewatch.detect.rules import RuleSet, load_rules
 from tapewatch.features.engine import FeatureEngine
+from tapewatch.features.keys import SMALL_BATCH
 from tapewatch.features.sequences import SequenceOutput
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.schema.columns import ALERT_SCHEMA, EVENT_SCHEMA, TIMESTAMP
@@ -302,9 +303,15 @@ def _flagged_events(
 
 def _now(events: pa.Table) -> dict[str, int]:
     """Each instrument's latest event time (µs) in the batch."""
+    ts = pc.cast(events.column("timestamp"), pa.int64()).to_numpy()
+    if events.num_rows <= SMALL_BATCH:  # a few events: without Arrow's dictionary encoding
+        now: dict[str, int] = {}
+        instruments = events.column("instrument_id").to_pylist()
+        for instrument, t in zip(instruments, ts.tolist(), strict=True):
+            now[instrument] = max(t, now.get(instrument, t))
+        return now
     encoded = pc.dictionary_encode(events.column("instrument_id")).combine_chunks()
     codes = encoded.indices.to_numpy(zero_copy_only=False)
-    ts = pc.cast(events.column("timestamp"), pa.int64()).to_numpy()
     latest = np.full(len(encoded.dictionary), np.iinfo(np.int64).min, dtype=np.int64)
     np.maximum.at(latest, codes, ts)
     return dict(zip(encoded.dictionary.to_pylist(), latest.tolist(), strict=True))

@@ -18,6 +18,7 @@ I8 = npt.NDArray[np.int8]
 
 STATUS_CODES = {"NEW": 0, "MODIFIED": 1, "CANCELLED": 2, "EXECUTED": 3}
 KEY_SEPARATOR = "\x1f"
+_SEPARATOR = pa.scalar(KEY_SEPARATOR)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,6 @@ def encode_events(events: pa.Table, timezone: str) -> EventArrays:
     inst = _strings(events, "instrument_id")
     trader = _strings(events, "trader_id")
     cp = _strings(events, "counterparty_id")
-    sep = pa.scalar(KEY_SEPARATOR)
     stamps = events.column("timestamp")
     ts_us = pc.cast(stamps, pa.int64()).to_numpy()
     local = pc.local_timestamp(pc.cast(stamps, pa.timestamp("us", tz=timezone)))
@@ -72,9 +72,9 @@ def encode_events(events: pa.Table, timezone: str) -> EventArrays:
         trader_hash=stable_hashes(trader),
         counterparty_hash=stable_hashes(cp),
         instrument_keys=inst,
-        trader_keys=pc.binary_join_element_wise(inst, trader, sep),
-        order_keys=pc.binary_join_element_wise(inst, _strings(events, "order_id"), sep),
-        pair_keys=pc.binary_join_element_wise(inst, trader, cp, sep),
+        trader_keys=pc.binary_join_element_wise(inst, trader, _SEPARATOR),
+        order_keys=pc.binary_join_element_wise(inst, _strings(events, "order_id"), _SEPARATOR),
+        pair_keys=pc.binary_join_element_wise(inst, trader, cp, _SEPARATOR),
     )
 
 
@@ -99,16 +99,26 @@ def _hash(value: str) -> int:
     ) or 1
 
 
+def _column(events: pa.Table, name: str) -> pa.Array | None:
+    """A column as one array; None when the table lacks it."""
+    # the schema's index, not `name in events.column_names`: that builds the list of
+    # names, which costs more than the rest of a one-event batch's column
+    at = events.schema.get_field_index(name)
+    if at < 0:
+        return None
+    column = events.column(at)
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 def _strings(events: pa.Table, name: str) -> pa.Array:
-    if name not in events.column_names:
-        return pa.nulls(events.num_rows, pa.string())
-    return events.column(name).combine_chunks()
+    column = _column(events, name)
+    return pa.nulls(events.num_rows, pa.string()) if column is None else column
 
 
 def _floats(events: pa.Table, name: str) -> F64:
-    if name not in events.column_names:
+    column = _column(events, name)
+    if column is None:
         return np.full(events.num_rows, np.nan)
-    column = events.column(name)
     if column.type != pa.float64():
         column = pc.cast(column, pa.float64())
     # always a writable copy: Arrow hands out a read-only view when the column has no
@@ -118,7 +128,10 @@ def _floats(events: pa.Table, name: str) -> F64:
 
 
 def _codes(events: pa.Table, name: str, codes: dict[str, int]) -> I8:
-    encoded = pc.dictionary_encode(events.column(name).combine_chunks())
+    column = events.column(name)
+    if len(column) <= SMALL_BATCH:  # a few values: looked up one by one, without Arrow
+        return np.array([codes[v] for v in column.to_pylist()], dtype=np.int8)
+    encoded = pc.dictionary_encode(column.combine_chunks())
     lookup = np.array([codes[v] for v in encoded.dictionary.to_pylist()], dtype=np.int8)
     if len(lookup) == 0:
         return np.zeros(0, dtype=np.int8)

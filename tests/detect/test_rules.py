@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tapewatch.detect.rules import RuleConfigError, load_rules
 from tapewatch.features.catalog import N_FEATURES, feature_index
@@ -99,3 +101,49 @@ def test_a_bad_rule_is_a_clear_error_naming_the_rule(
     with pytest.raises(RuleConfigError, match="rule 1 \\(r\\)") as error:
         load_rules(path)
     assert message in str(error.value)
+
+
+_CUTS = [np.nan, -30.0, -20.0, 0.0, 0.1353, 0.8, 1.0, 2.0, 3.0, 5.0, 10.0, 25.0, 50.0, 300.0, 301.0]
+
+
+@given(
+    data=st.data(),
+    n=st.integers(min_value=0, max_value=40),
+)
+@settings(max_examples=60, deadline=None)
+def test_every_rule_fires_where_its_statuses_and_all_its_conditions_hold(
+    data: st.DataObject, n: int
+) -> None:
+    """The rule set, evaluated all at once, against each rule read one by one."""
+    x = np.array(
+        data.draw(
+            st.lists(
+                st.lists(st.sampled_from(_CUTS), min_size=N_FEATURES, max_size=N_FEATURES),
+                min_size=n,
+                max_size=n,
+            )
+        ),
+        dtype=np.float32,
+    ).reshape(n, N_FEATURES)
+    statuses = data.draw(
+        st.lists(
+            st.sampled_from(["NEW", "MODIFIED", "CANCELLED", "EXECUTED"]), min_size=n, max_size=n
+        )
+    )
+    rules = load_rules()
+    ops = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less}
+    expected = [
+        [
+            rule.name
+            for rule in rules.rules
+            if (not rule.statuses or statuses[i] in rule.statuses)
+            and all(
+                ops[c.op](x[i, feature_index(c.feature)], np.float32(c.value))
+                for c in rule.conditions
+            )
+        ]
+        for i in range(n)
+    ]
+    for chunks in ([statuses], [statuses[: n // 2], statuses[n // 2 :]]):
+        column = pa.chunked_array(chunks, pa.string())
+        assert rules.hits(x, column).to_pylist() == expected

@@ -7,12 +7,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from workbench import Workbench
 
+from tapewatch.detect.alerts import Alert
 from tapewatch.detect.decision import RiskLevel
 from tapewatch.engine.coalesce import CoalescingScorer, split
 from tapewatch.engine.live import EventVerdict, LiveResult, LiveScorer
@@ -36,14 +36,14 @@ def test_split_gives_each_request_its_rows(requests: list[list[bool]]) -> None:
             else:
                 verdicts.append(_verdict(f"{r}-{i}"))
             line += 1
-    alerts = pa.table({"alert_id": ["AL-1"]})
-    parts = split(LiveResult(verdicts, letters, alerts, 1.0), [len(r) for r in requests])
+    alert = Alert("T", "I", "SPOOFING", 0, 0, ["tx-1"])
+    parts = split(LiveResult(verdicts, letters, 1.0, closed=(alert,)), [len(r) for r in requests])
     for r, (rows, part) in enumerate(zip(requests, parts, strict=True)):
         assert [v.transaction_id for v in part.verdicts] == [
             f"{r}-{i}" for i, bad in enumerate(rows) if not bad
         ]
         assert [d.line for d in part.rejected] == [i + 1 for i, bad in enumerate(rows) if bad]
-    assert [p.alerts.num_rows for p in parts] == [0] * (len(requests) - 1) + [1]
+    assert [p.closed for p in parts] == [()] * (len(requests) - 1) + [(alert,)]
 
 
 def test_concurrent_requests_get_their_own_answers(workbench: Workbench, tmp_path: Path) -> None:
