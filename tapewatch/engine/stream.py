@@ -108,8 +108,11 @@ class StreamWorker:
 
     _positions: dict[str, str] = field(default_factory=dict, init=False)
     _segment: int = field(default=0, init=False)
-    #: writes each checkpoint's lake segment and checkpoint file off the scoring thread
+    #: explains and stores closed alerts, and writes each checkpoint's lake segment and
+    #: checkpoint file, off the scoring thread and in the order given
     _writer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    #: the alert writes handed to the writer since the last checkpoint began
+    _alert_writes: list[Future[None]] = field(default_factory=list, init=False, repr=False)
     #: the checkpoint being written, and the positions to acknowledge once it has landed
     _landing: tuple[Future[None], dict[str, str]] | None = field(default=None, init=False)
 
@@ -255,9 +258,25 @@ class StreamWorker:
         )
 
     def _persist(self, alerts: list[Alert]) -> int:
+        """Hand closed alerts to the writer thread, which explains and stores them; how
+        many. Explaining takes milliseconds an alert (exact TreeSHAP), which the batches
+        behind it would otherwise wait for. The writer takes its work in order, so every
+        alert handed over before a checkpoint is stored before that checkpoint lands, and
+        the source is acknowledged only after that."""
         if not alerts:
             return 0
-        return self.store.put(self.pipeline.alert_table(alerts))
+        self._alert_writes.append(self._writer_thread().submit(self._store_alerts, alerts))
+        return len(alerts)
+
+    def _store_alerts(self, alerts: list[Alert]) -> None:
+        self.store.put(self.pipeline.alert_table(alerts))
+
+    def _writer_thread(self) -> ThreadPoolExecutor:
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(
+                1, thread_name_prefix="tapewatch-writer", initializer=_yield_to_scoring
+            )
+        return self._writer
 
     def _checkpoint(self) -> None:
         """Start writing a checkpoint: the state is taken now, the lake segment and the
@@ -276,22 +295,24 @@ class StreamWorker:
             "dead_letters": self.metrics.dead_letters,
             "alerts": self.metrics.alerts,
         }
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(
-                1, thread_name_prefix="tapewatch-checkpoint", initializer=_yield_to_scoring
-            )
         positions = dict(self._positions)
-        landed = self._writer.submit(self._land, parts, self._segment, state, positions, totals)
+        writes, self._alert_writes = self._alert_writes, []
+        landed = self._writer_thread().submit(
+            self._land, writes, parts, self._segment, state, positions, totals
+        )
         self._landing = (landed, positions)
 
     def _land(
         self,
+        alert_writes: list[Future[None]],
         parts: list[pa.Table],
         segment: int,
         state: FrozenState | None,
         positions: dict[str, str],
         totals: dict[str, int],
     ) -> None:
+        for write in alert_writes:  # done (the writer's work is in order); a failed one
+            write.result()  # fails the checkpoint, so nothing it covers is acknowledged
         # the alerts persisted so far (those of the checkpoint's batches among them) are
         # made durable before the checkpoint that covers them
         self.store.sync()

@@ -281,3 +281,21 @@ def test_positions_are_acknowledged_only_after_their_checkpoint_landed(
     assert len(seen) >= 2
     assert all(positions == landed for positions, landed in seen)
     assert seen[-1][0] == w._positions
+
+
+def test_a_failed_alert_write_stops_the_worker_before_anything_is_acknowledged(
+    hybrid: Hybrid, day_file: Path, tmp_path: Path
+) -> None:
+    """Alerts are explained and stored on the writer thread: a write that fails there
+    fails the checkpoint after it, so the source never hears of the events it covers."""
+    w = worker(hybrid.model, day_file, tmp_path, BatchPolicy(2000, 0.0))
+    committed: list[dict[str, str]] = []
+    w.source.commit = committed.append  # type: ignore[method-assign]
+
+    def broken_put(alerts: pa.Table) -> int:
+        raise OSError("disk full")
+
+    w.store.put = broken_put  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="disk full"):
+        w.run()
+    assert committed == []
