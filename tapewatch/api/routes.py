@@ -54,8 +54,8 @@ async def _score(svc: Service, records: list[dict[str, Any]], explain: str) -> L
 
     Awaited rather than run on the thread pool, the request waits for its coalesced batch
     without holding a thread; only the alerts it closed go to the pool, to be explained
-    and stored. (The first request
-    after a model change loads the model on the event loop, once.)
+    and stored. (The first request after a model change loads the model on the event
+    loop, once.)
     """
     try:
         submitted = svc.submit(records, explain)
