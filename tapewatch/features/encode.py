@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tapewatch.features.keys import SMALL_BATCH
+from tapewatch.schema.columns import has_column
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -101,12 +102,9 @@ def _hash(value: str) -> int:
 
 def _column(events: pa.Table, name: str) -> pa.Array | None:
     """A column as one array; None when the table lacks it."""
-    # the schema's index, not `name in events.column_names`: that builds the list of
-    # names, which costs more than the rest of a one-event batch's column
-    at = events.schema.get_field_index(name)
-    if at < 0:
+    if not has_column(events, name):
         return None
-    column = events.column(at)
+    column = events.column(name)
     return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 

@@ -32,6 +32,7 @@ from tapewatch.schema.columns import (
     NON_NEGATIVE_COLUMNS,
     POSITIVE_COLUMNS,
     REQUIRED_EVENT_COLUMNS,
+    has_column,
 )
 from tapewatch.schema.deadletter import DeadLetter, json_safe_row
 from tapewatch.schema.enums import ManipulationType, OrderStatus, OrderType
@@ -95,7 +96,7 @@ def check_columns(raw: RawTable) -> None:
 
 
 def _parse(table: pa.Table, name: str) -> Parsed | None:
-    if name not in table.column_names:
+    if not has_column(table, name):
         return None
     column = table.column(name)
     if name == "timestamp":
@@ -154,7 +155,7 @@ def validate_vectorised(raw: RawTable) -> ValidationResult:
     already checked); the rules every row is held to."""
     table = raw.table
     n = int(table.num_rows)
-    has_labels = "manipulation_type" in table.column_names
+    has_labels = has_column(table, "manipulation_type")
     schema = LABELLED_EVENT_SCHEMA if has_labels else EVENT_SCHEMA
     parsed = {name: _parse(table, name) for name in schema.names}
     columns = {name: _with_default(parsed[name], name, n) for name in schema.names}

@@ -16,6 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from tapewatch.schema.columns import has_column
+
 #: event columns kept beside the scores in the lake
 EVENT_COLUMNS = (
     "timestamp",
@@ -43,11 +45,13 @@ class ScoredLake:
         """Buffer one batch: its event columns beside its scores."""
         if events.num_rows == 0:
             return
-        table = scores
-        for name in EVENT_COLUMNS:
-            if name in events.column_names:
-                table = table.append_column(name, events.column(name))
-        self._parts.append(table)
+        names = [name for name in EVENT_COLUMNS if has_column(events, name)]
+        self._parts.append(
+            pa.Table.from_arrays(
+                [*scores.columns, *(events.column(name) for name in names)],
+                names=[*scores.column_names, *names],
+            )
+        )
 
     @property
     def buffered_rows(self) -> int:
