@@ -138,7 +138,11 @@ def accept_canonical(raw: RawTable) -> pa.Table | None:
         cells: list[object] = column.to_pylist()
         return cells
 
-    return _accept(set(table.column_names), values, n)
+    def as_given(name: str) -> pa.Array | None:
+        column = table.column(name)
+        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+    return _accept(set(table.column_names), values, n, as_given)
 
 
 def accept_canonical_records(records: Sequence[object]) -> pa.Table | None:
@@ -166,11 +170,19 @@ def accept_canonical_records(records: Sequence[object]) -> pa.Table | None:
 
 
 def _accept(
-    present: set[str], values: Callable[[str], list[object] | None], n: int
+    present: set[str],
+    values: Callable[[str], list[object] | None],
+    n: int,
+    as_given: Callable[[str], pa.Array] | None = None,
 ) -> pa.Table | None:
     """The contract table of `n` rows with these columns present, each column's Python
     values given by `values` (None: a column to leave to the validator); None at the
-    first cell the validator must judge."""
+    first cell the validator must judge.
+
+    as_given: a present column as it came, kept as it is when it already has the
+    contract's type and no missing cell (every cell passed, so the values are the same),
+    instead of being built again from its Python values.
+    """
     schema = LABELLED_EVENT_SCHEMA if "manipulation_type" in present else EVENT_SCHEMA
     cells: dict[str, list[object]] = {}
     for name in schema.names:
@@ -204,12 +216,16 @@ def _accept(
             (kind != ManipulationType.NONE.value) if flag is None else flag
             for flag, kind in zip(cells["is_manipulation"], cells["manipulation_type"], strict=True)
         ]
-    arrays = [
-        pa.array(cells[name], pa.int64()).cast(TIMESTAMP)
-        if name == "timestamp"
-        else pa.array(cells[name], schema.field(name).type)
-        for name in schema.names
-    ]
+    arrays = []
+    for name in schema.names:
+        kind = schema.field(name).type
+        given = as_given(name) if as_given is not None and name in present else None
+        if given is not None and given.type == kind and given.null_count == 0:
+            arrays.append(given)
+        elif name == "timestamp":
+            arrays.append(pa.array(cells[name], pa.int64()).cast(TIMESTAMP))
+        else:
+            arrays.append(pa.array(cells[name], kind))
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
