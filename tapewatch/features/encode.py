@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tapewatch.features.keys import SMALL_BATCH
-from tapewatch.schema.columns import has_column
+from tapewatch.schema.columns import has_column, single_array
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -104,8 +104,7 @@ def _column(events: pa.Table, name: str) -> pa.Array | None:
     """A column as one array; None when the table lacks it."""
     if not has_column(events, name):
         return None
-    column = events.column(name)
-    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    return single_array(events.column(name))
 
 
 def _strings(events: pa.Table, name: str) -> pa.Array:

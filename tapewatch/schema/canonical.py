@@ -31,6 +31,7 @@ from tapewatch.schema.columns import (
     POSITIVE_COLUMNS,
     REQUIRED_EVENT_COLUMNS,
     TIMESTAMP,
+    single_array,
 )
 from tapewatch.schema.enums import ManipulationType, OrderStatus, OrderType
 from tapewatch.schema.raw import RawTable
@@ -138,9 +139,8 @@ def accept_canonical(raw: RawTable) -> pa.Table | None:
         cells: list[object] = column.to_pylist()
         return cells
 
-    def as_given(name: str) -> pa.Array | None:
-        column = table.column(name)
-        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    def as_given(name: str) -> pa.Array:
+        return single_array(table.column(name))
 
     return _accept(set(table.column_names), values, n, as_given)
 

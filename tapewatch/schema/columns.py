@@ -114,3 +114,8 @@ def has_column(table: pa.Table, name: str) -> bool:
     # the schema's index, not `name in table.column_names`: that builds the list of all
     # the names, 6-7 µs a call, which a small batch's hot path pays dozens of times
     return bool(table.schema.get_field_index(name) >= 0)
+
+
+def single_array(column: pa.ChunkedArray) -> pa.Array:
+    """A column's values as one array (its only chunk, without a copy, when it has one)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
