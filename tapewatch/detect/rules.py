@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from tapewatch.features.catalog import FEATURE_NAMES
-from tapewatch.features.keys import SMALL_BATCH
+from tapewatch.features.encode import STATUS_CODES, map_distinct
 from tapewatch.schema.enums import OrderStatus
 
 F32 = npt.NDArray[np.float32]
@@ -113,26 +112,14 @@ class _Plan:
     names: npt.NDArray[np.object_]
 
 
-_STATUSES = tuple(str(s) for s in OrderStatus)
-_STATUS_CODE = {s: i for i, s in enumerate(_STATUSES)}
+_STATUSES = tuple(STATUS_CODES)
 
 
 def _status_codes(statuses: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.intp]:
-    """Each row's status as its position in OrderStatus (one past the end for an
-    unknown or missing status, which no rule that names statuses looks at)."""
+    """Each row's status code (the feature kernel's; one past the last for an unknown
+    or missing status, which no rule that names statuses looks at)."""
     unknown = len(_STATUSES)
-    if len(statuses) <= SMALL_BATCH:  # a few rows: without Arrow's dictionary encoding
-        return np.array([_STATUS_CODE.get(s, unknown) for s in statuses.to_pylist()], np.intp)
-    encoded = pc.dictionary_encode(statuses)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    lookup = np.array(
-        [_STATUS_CODE.get(s, unknown) for s in encoded.dictionary.to_pylist()] + [unknown],
-        np.intp,
-    )
-    codes = encoded.indices.fill_null(len(lookup) - 1).to_numpy(zero_copy_only=False)
-    coded: npt.NDArray[np.intp] = lookup[codes]
-    return coded
+    return map_distinct(statuses, lambda s: STATUS_CODES.get(s, unknown), np.intp, missing=unknown)
 
 
 def default_rules_path() -> Path:

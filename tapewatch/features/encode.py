@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +19,7 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 I8 = npt.NDArray[np.int8]
 
+#: each status's code in the feature kernel (and in the rules' status tables)
 STATUS_CODES = {"NEW": 0, "MODIFIED": 1, "CANCELLED": 2, "EXECUTED": 3}
 KEY_SEPARATOR = "\x1f"
 _SEPARATOR = pa.scalar(KEY_SEPARATOR)
@@ -81,17 +84,28 @@ def encode_events(events: pa.Table, timezone: str) -> EventArrays:
 
 def stable_hashes(values: pa.Array) -> I64:
     """A process-independent non-zero 63-bit hash per string; 0 for null."""
-    if len(values) <= SMALL_BATCH:  # a few values: hashed one by one, without Arrow
-        return np.array([0 if v is None else _hash(v) for v in values.to_pylist()], np.int64)
+    return map_distinct(values, _hash, np.int64, missing=0)
+
+
+def map_distinct(
+    values: pa.Array | pa.ChunkedArray,
+    fn: Callable[[str], int],
+    dtype: type[np.integer[Any]],
+    missing: int,
+) -> npt.NDArray[Any]:
+    """`fn` of each string (`missing` for null), called once per distinct value: one by
+    one for a few values, through Arrow's dictionary encoding for more (a fixed cost a
+    call, cheaper only past SMALL_BATCH)."""
+    if len(values) <= SMALL_BATCH:
+        return np.array([missing if v is None else fn(v) for v in values.to_pylist()], dtype)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
     encoded = pc.dictionary_encode(values)
-    uniques = encoded.dictionary.to_pylist()
-    table = np.fromiter((_hash(u) for u in uniques), dtype=np.int64, count=len(uniques))
-    idx = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    if len(table) == 0:
-        return np.zeros(len(idx), dtype=np.int64)
-    out: I64 = table[np.maximum(idx, 0)]
-    out[idx < 0] = 0
-    return out
+    table = np.array([*(fn(v) for v in encoded.dictionary.to_pylist()), missing], dtype)
+    mapped: npt.NDArray[Any] = table[
+        encoded.indices.fill_null(len(table) - 1).to_numpy(zero_copy_only=False)
+    ]
+    return mapped
 
 
 def _hash(value: str) -> int:
@@ -125,12 +139,6 @@ def _floats(events: pa.Table, name: str) -> F64:
 
 
 def _codes(events: pa.Table, name: str, codes: dict[str, int]) -> I8:
-    column = events.column(name)
-    if len(column) <= SMALL_BATCH:  # a few values: looked up one by one, without Arrow
-        return np.array([codes[v] for v in column.to_pylist()], dtype=np.int8)
-    encoded = pc.dictionary_encode(column.combine_chunks())
-    lookup = np.array([codes[v] for v in encoded.dictionary.to_pylist()], dtype=np.int8)
-    if len(lookup) == 0:
-        return np.zeros(0, dtype=np.int8)
-    coded: I8 = lookup[encoded.indices.to_numpy(zero_copy_only=False)]
+    # every value is one of `codes` (the events are validated): -1 never shows
+    coded: I8 = map_distinct(events.column(name), codes.__getitem__, np.int8, missing=-1)
     return coded

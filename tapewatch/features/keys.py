@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 #: batches of at most this many keys are looked up (and hashed) one by one, without Arrow:
-#: Arrow's dictionary encoding costs about 20 µs a call, and one by one stays cheaper up
-#: to about a hundred (encoding, rule statuses and batch clock of 64 events: 127 µs one by
+#: Arrow's dictionary encoding has a fixed cost a call, and one by one stays cheaper up to
+#: about a hundred (encoding, rule statuses and batch clock of 64 events: 127 µs one by
 #: one, 153 µs through Arrow)
 SMALL_BATCH = 64
 
