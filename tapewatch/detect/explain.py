@@ -50,6 +50,7 @@ PHRASES: dict[str, str] = {
     "pair_round_trip": "{pct} of the quantity bought from this counterparty sold back to it",
     "pair_reversal_recency": "reverses a fill the other way with this counterparty {ago300} before",
     "pair_reversal_size_match": "{pct} size match with that reversed fill",
+    "matched_cross": "{matched}",
     "trade_cycle": "{yesno} trade closing a cycle A→B→C→A",
     "distinct_counterparties": "{v:.0f} distinct counterparties in the last 8 fills",
     "top_counterparty_share": "{pct} of the last fills with one counterparty",
@@ -139,6 +140,12 @@ def _placeholders(name: str, value: float) -> dict[str, Any]:
         "ago": f"{max(-np.log(max(value, 1e-9)), 0.0):.2f} s" if value > 0 else "long",
         "ago300": f"{max(-300.0 * np.log(max(value, 1e-9)), 0.0):.1f} s" if value > 0 else "long",
         "yesno": "a" if value >= 0.5 else "not a",
+        "matched": (
+            "crosses, one to one and in full, an order placed inside the spread "
+            f"{max(-2.0 * np.log(max(value, 1e-9)), 0.0):.2f} s before"
+            if value > 0
+            else "not a one-to-one cross of an order placed inside the spread"
+        ),
     }
 
 

@@ -178,6 +178,12 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "min(q, q') / max(q, q') of this fill's quantity q and that last reversed fill's q'; missing when none.",
     ),
     FeatureSpec(
+        "matched_cross",
+        "network",
+        "Executions: exp(-age of the resting order / 2 s) when the fill crosses, one to one and "
+        "in full, an order placed strictly inside the spread (a prearranged cross); else 0.",
+    ),
+    FeatureSpec(
         "trade_cycle",
         "network",
         "1 when this fill closes a cycle A→B→C→A among the instrument's last 256 trades within 10 min.",
@@ -306,6 +312,7 @@ TRADER_FEATURES: frozenset[str] = frozenset(
         "pair_round_trip",
         "pair_reversal_recency",
         "pair_reversal_size_match",
+        "matched_cross",
         "trade_cycle",
         "distinct_counterparties",
         "top_counterparty_share",

@@ -18,6 +18,9 @@ from tapewatch.features.state import (
     CP_BUFFER,
     I_EW_PX_60,
     I_EW_PX_1800,
+    I_INSIDE_QTY,
+    I_INSIDE_T,
+    I_INSIDE_WHO,
     I_LAST_PX,
     I_LAST_T,
     I_LAST_TRADE_PX,
@@ -27,6 +30,9 @@ from tapewatch.features.state import (
     I_MSG_10,
     I_MSG_60,
     I_N_SIZE,
+    I_NEW_QTY,
+    I_NEW_T,
+    I_NEW_WHO,
     I_PRIOR_TRADE_PX,
     I_TICK,
     I_TRADE_POS,
@@ -40,12 +46,14 @@ from tapewatch.features.state import (
     N_ORDER,
     N_PAIR,
     N_TRADER,
+    O_INSIDE,
     O_INST,
     O_LAST_T,
     O_N_MOD,
     O_OPEN,
     O_OPEN_QTY,
     O_PRICE,
+    O_QTY_NEW,
     O_SIDE,
     O_T_NEW,
     P_BOUGHT_300,
@@ -107,7 +115,7 @@ def layout_fingerprint() -> str:
 #: numba caches the compiled kernel on disk keyed on this file only: a change to the
 #: catalogue or the state layout must change this file too, or an old kernel would keep
 #: writing features into the wrong columns. Update it to what the error below says.
-LAYOUT = "67d1fec26f698416"
+LAYOUT = "38d26c7b935fc85f"
 if layout_fingerprint() != LAYOUT:
     raise ImportError(
         f"tapewatch/features/kernel.py: LAYOUT is {LAYOUT}, the catalogue and state layout "
@@ -122,6 +130,10 @@ EXECUTED = 3
 #: instruments idle this long start afresh (instruments are few; this is a safety net)
 INSTRUMENT_IDLE_SECONDS = 7 * 86400.0
 CYCLE_WINDOW_SECONDS = 600.0
+#: a prearranged cross is hit within seconds of the resting order; older ones are not matched
+MATCH_WINDOW_SECONDS = 30.0
+#: the low 52 bits of a trader hash, exact in a float64 state column
+WHO_BITS = (1 << 52) - 1
 
 F_HOUR = fi("hour_of_day")
 F_DOW = fi("day_of_week")
@@ -163,6 +175,7 @@ F_PAIR_ROUND_TRIP = fi("pair_round_trip")
 F_PAIR_REVERSAL = fi("pair_reversal_recency")
 F_PAIR_SIZE_MATCH = fi("pair_reversal_size_match")
 F_CYCLE = fi("trade_cycle")
+F_MATCHED = fi("matched_cross")
 F_DISTINCT_CP = fi("distinct_counterparties")
 F_TOP_CP = fi("top_counterparty_share")
 F_NET_POS = fi("net_position_ratio")
@@ -221,6 +234,41 @@ def _levels(counts, slot, s):  # type: ignore[no-untyped-def]
         if counts[slot, s, k] > 0.0:
             n += 1
     return n
+
+
+@njit(cache=True)
+def _who(trader_hash):  # type: ignore[no-untyped-def]
+    """A trader hash as a float state value; 0 for no trader."""
+    return float(trader_hash & WHO_BITS)
+
+
+@njit(cache=True)
+def _matched_cross(instruments, orders, m, o, age, q, cp, t):  # type: ignore[no-untyped-def]
+    """exp(-resting age / 2 s) when this fill crosses, one to one and in full, an order
+    placed strictly inside the spread, with the counterparty `cp` on the other side; else 0."""
+    if cp == 0 or not (orders[o, O_OPEN_QTY] == q and orders[o, O_QTY_NEW] == q):
+        return 0.0
+    who = _who(cp)
+    if age == 0.0:  # this order took liquidity: did it take a fresh inside order of cp's?
+        waited = t - instruments[m, I_INSIDE_T]
+        if (
+            instruments[m, I_INSIDE_WHO] == who
+            and instruments[m, I_INSIDE_QTY] == q
+            and 0.0 <= waited <= MATCH_WINDOW_SECONDS
+        ):
+            return _decay(waited, 2.0)
+        return 0.0
+    # this order rested: was it placed inside the spread, and did cp's order of the same
+    # size, placed right now, take it?
+    if (
+        orders[o, O_INSIDE] > 0.0
+        and age <= MATCH_WINDOW_SECONDS
+        and instruments[m, I_NEW_WHO] == who
+        and instruments[m, I_NEW_QTY] == q
+        and instruments[m, I_NEW_T] == t
+    ):
+        return _decay(age, 2.0)
+    return 0.0
 
 
 @njit(cache=True)
@@ -361,6 +409,7 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
 
         if st in (NEW, MODIFIED):
             row[F_AGGRESSOR] = np.nan
+            row[F_MATCHED] = np.nan
             # order sizes: trader's usual and market's usual
             x = math.log(q) if q > 0.0 else 0.0
             n = traders[k, T_SIZE_N]
@@ -394,6 +443,18 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
                 orders[o, O_PRICE] = px
                 orders[o, O_OPEN_QTY] = q
                 orders[o, O_OPEN] = 1.0
+                orders[o, O_QTY_NEW] = q
+                inside = bid[i] > 0.0 and bid[i] < px < ask[i]
+                orders[o, O_INSIDE] = 1.0 if inside else 0.0
+                who = _who(trader_hash[i])
+                if who != 0.0:
+                    instruments[m, I_NEW_WHO] = who
+                    instruments[m, I_NEW_QTY] = q
+                    instruments[m, I_NEW_T] = t
+                    if inside:
+                        instruments[m, I_INSIDE_WHO] = who
+                        instruments[m, I_INSIDE_QTY] = q
+                        instruments[m, I_INSIDE_T] = t
                 traders[k, T_OPEN_CNT_BUY + s] += 1.0
                 traders[k, T_OPEN_QTY_BUY + s] += q
                 _level_add(level_price, level_count, k, s, px, 1.0)
@@ -415,6 +476,7 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
         else:
             row[F_SIZE_Z] = np.nan
             row[F_AGGRESSOR] = np.nan
+            row[F_MATCHED] = np.nan
             if st == CANCELLED:
                 traders[k, T_CANCEL_60] += 1.0
                 traders[k, T_CANCEL_QTY_60] += q
@@ -428,6 +490,11 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
                 if opp_fill_t >= 0.0 and t - opp_fill_t <= 2.0:
                     traders[k, T_CANCEL_AFTER_OPP_60] += 1.0
             else:  # EXECUTED
+                row[F_MATCHED] = (
+                    _matched_cross(instruments, orders, m, o, age, q, cp_hash[i], t)
+                    if age >= 0.0
+                    else np.nan
+                )
                 aggressor = 1.0 if age == 0.0 else 0.0
                 row[F_AGGRESSOR] = aggressor if age >= 0.0 else np.nan
                 traders[k, T_AGGR_QTY_60] += aggressor * q

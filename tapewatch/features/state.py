@@ -37,7 +37,15 @@ I_LAST_PX = 15
 I_MEAN_LOG_SIZE = 16
 I_N_SIZE = 17
 I_TRADE_POS = 18
-N_INSTRUMENT = 19
+# the last NEW order, and the last NEW order placed strictly inside the spread: who placed
+# it (the low 52 bits of the trader's hash, exact in a float), its quantity and time
+I_NEW_WHO = 19
+I_NEW_QTY = 20
+I_NEW_T = 21
+I_INSIDE_WHO = 22
+I_INSIDE_QTY = 23
+I_INSIDE_T = 24
+N_INSTRUMENT = 25
 TRADE_BUFFER = 256
 
 # Trader-in-instrument state columns.
@@ -93,7 +101,9 @@ O_PRICE = 4
 O_OPEN_QTY = 5
 O_N_MOD = 6
 O_OPEN = 7
-N_ORDER = 8
+O_QTY_NEW = 8  # quantity when placed
+O_INSIDE = 9  # 1 when placed strictly inside the spread
+N_ORDER = 10
 
 # Trader-pair state columns.
 P_LAST_T = 0

@@ -26,6 +26,8 @@ def test_one_row_per_event_with_every_feature() -> None:
     for j, name in enumerate(FEATURE_NAMES):
         if name in {"day_of_week", "in_session"}:  # one day, all in session
             continue
+        if name == "matched_cross":  # random rows hold no prearranged cross: tested below
+            continue
         col = WHOLE[:, j]
         assert len(np.unique(col[np.isfinite(col)])) > 1, name
 
@@ -157,6 +159,43 @@ def test_a_fill_reversing_the_pair_s_last_fill_is_marked() -> None:
         f[:, recency], np.float32([0.0, np.exp(-6 / 300), 0.0, np.exp(-24 / 300)])
     )
     np.testing.assert_array_equal(f[:, match], np.float32([np.nan, 1.0, np.nan, 0.5]))
+
+
+def _cross(
+    t: int, tag: str, resting: tuple[str, float], taker: tuple[str, float], qty: float
+) -> list[dict[str, object]]:
+    """An order resting at resting[1] (in a 10.00 / 10.10 market) taken by `taker`, whose
+    order of `qty` arrives 0.5 s later at taker[1], with both EXECUTED rows of the fill."""
+    (rest_who, rest_px), (take_who, take_px) = resting, taker
+    book = {"bid_price": 10.0, "ask_price": 10.1, "bid_size": 300.0, "ask_size": 300.0}
+    late = t + 500_000
+    return [
+        {"transaction_id": f"{tag}0", "timestamp": t, "order_id": f"{tag}r", "order_status": "NEW",
+         "trader_id": rest_who, "side": "BUY", "price": rest_px, "quantity": 400.0, **book},
+        {"transaction_id": f"{tag}1", "timestamp": late, "order_id": f"{tag}t", "order_status": "NEW",
+         "trader_id": take_who, "side": "SELL", "price": take_px, "quantity": qty,
+         **book, "bid_price": rest_px},
+        {"transaction_id": f"{tag}2", "timestamp": late, "order_id": f"{tag}t",
+         "order_status": "EXECUTED", "trader_id": take_who, "counterparty_id": rest_who,
+         "side": "SELL", "price": rest_px, "quantity": min(qty, 400.0), **book},
+        {"transaction_id": f"{tag}3", "timestamp": late, "order_id": f"{tag}r",
+         "order_status": "EXECUTED", "trader_id": rest_who, "counterparty_id": take_who,
+         "side": "BUY", "price": rest_px, "quantity": min(qty, 400.0), **book},
+    ]  # fmt: skip
+
+
+def test_a_one_to_one_cross_of_an_order_placed_inside_the_spread_is_matched() -> None:
+    us = 1_000_000
+    rows = (
+        _cross(T0_US, "a", ("A", 10.05), ("B", 10.05), 400.0)  # inside, one to one: matched
+        + _cross(T0_US + 60 * us, "b", ("C", 10.0), ("D", 10.0), 400.0)  # joined the bid
+        + _cross(T0_US + 120 * us, "c", ("E", 10.05), ("F", 10.05), 600.0)  # taker wants more
+    )
+    f = compute_features_table(_table(rows))[:, feature_index("matched_cross")]
+    expected = np.float32(np.exp(-0.5 / 2.0))
+    np.testing.assert_array_equal(f[0:4], np.float32([np.nan, np.nan, expected, expected]))
+    np.testing.assert_array_equal(f[6:8], np.float32([0.0, 0.0]))
+    np.testing.assert_array_equal(f[10:12], np.float32([0.0, 0.0]))
 
 
 def test_aggressive_impact_counts_only_the_fills_the_trader_took() -> None:
