@@ -51,6 +51,8 @@ class Forest:
     #: each node's mean value over the training rows that reached it (weighted by their
     #: hessians), the reference of path attributions; a leaf's is its value
     means: F32
+    #: each node's cover (the training rows' hessian sum), TreeSHAP's weights
+    covers: F64
 
     @property
     def n_trees(self) -> int:
@@ -114,6 +116,7 @@ class Forest:
                 model["gradient_booster"]["model"]["iteration_indptr"], np.int64
             ),
             means=means,
+            covers=joined("sum_hessian", np.float64),
         )
 
     @property

@@ -16,6 +16,7 @@ import numpy.typing as npt
 import xgboost as xgb
 
 from tapewatch.detect.forest import Forest
+from tapewatch.detect.treeshap import ShapTables
 from tapewatch.features.catalog import FEATURE_NAMES, MODEL_FEATURES
 from tapewatch.schema.enums import TYPOLOGIES, ManipulationType
 
@@ -98,12 +99,26 @@ class SupervisedDetector:
         self.typology_: xgb.Booster | None = None
         self._base: float | None = None
         self._forests: dict[int, tuple[xgb.Booster, Forest]] = {}
+        self._shap: dict[int, tuple[xgb.Booster, ShapTables | None]] = {}
 
     def _forest(self, booster: xgb.Booster) -> Forest:
         """A booster's trees as the compiled kernel walks them (read on first use)."""
         known = self._forests.get(id(booster))
         if known is None or known[0] is not booster:
             known = self._forests[id(booster)] = (booster, Forest.from_booster(booster))
+        return known[1]
+
+    def _shap_tables(self, booster: xgb.Booster) -> ShapTables | None:
+        """A booster's TreeSHAP tables (built on first use), None when too large."""
+        known = self._shap.get(id(booster))
+        if known is None or known[0] is not booster:
+            forest = self._forest(booster)
+            tables = (
+                ShapTables.build(forest.roots, forest.nodes, forest.covers, forest.n_features)
+                if forest.n_groups == 1
+                else None
+            )
+            known = self._shap[id(booster)] = (booster, tables)
         return known[1]
 
     def _select(self, features: F32) -> F32:
@@ -225,16 +240,21 @@ class SupervisedDetector:
     def contributions(self, features: F32, *, exact: bool = True) -> F64:
         """Contribution of every catalogue feature to each row's screen score, in log-odds.
 
-        exact: TreeSHAP; otherwise Saabas path attribution (much cheaper, an approximation).
-        Features the model does not use contribute 0.
+        exact: TreeSHAP (XGBoost's `pred_contribs`, from precomputed tables where they fit);
+        otherwise Saabas path attribution (cheaper still, an approximation). Features the
+        model does not use contribute 0.
         """
-        if exact:
-            matrix = xgb.DMatrix(self._select(features), feature_names=list(self.features))
-            contribs = np.asarray(self.screen.predict(matrix, pred_contribs=True))
+        x = self._select(features)
+        tables = self._shap_tables(self.screen) if exact else None
+        if tables is not None:
+            contribs = tables.contributions(x)
+        elif exact:
+            matrix = xgb.DMatrix(x, feature_names=list(self.features))
+            contribs = np.asarray(self.screen.predict(matrix, pred_contribs=True))[:, :-1]
         else:
-            contribs = self._forest(self.screen).path_contributions(self._select(features))
+            contribs = self._forest(self.screen).path_contributions(x)[:, :-1]
         full = np.zeros((len(features), len(FEATURE_NAMES)))
-        full[:, self._columns] = contribs[:, :-1]
+        full[:, self._columns] = contribs
         return full
 
     @property
