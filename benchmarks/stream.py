@@ -63,9 +63,10 @@ def run_worker(
     policy: BatchPolicy,
     max_idle: float | None = None,
     explain: str = "treeshap",
-) -> tuple[StreamWorker, float, float]:
-    """A worker as `tapewatch stream` builds it; returns it with its first and last
-    batch times (wall clock)."""
+) -> tuple[StreamWorker, float, float, int]:
+    """A worker as `tapewatch stream` builds it; returns it with the wall-clock time its first
+    batch ended and the time it ended (its last batch, or its source's end), and the events
+    in that first batch."""
     model = load_model(model_dir, n_threads=1)
     model = replace(model, scoring=replace(model.scoring, explanation=explain))
     worker = StreamWorker(
@@ -80,22 +81,25 @@ def run_worker(
         max_idle_seconds=max_idle,
         on_ready=freeze_loaded,
     )
-    times: list[float] = []
-    worker.on_batch = lambda _: times.append(time.time()) if not times else None
+    firsts: list[tuple[float, int]] = []
+    worker.on_batch = lambda m: firsts.append((time.time(), m.events)) if not firsts else None
     worker.run()
     last = time.time() - (max_idle or 0.0)
-    return worker, (times[0] if times else last), last
+    first, first_events = firsts[0] if firsts else (last, 0)
+    return worker, first, last, first_events
 
 
 def file_throughput(
     model_dir: Path, day: Path, policy: BatchPolicy, explain: str
-) -> tuple[int, int, float]:
-    """Events, alerts and seconds for one worker, pinned to one core, over a file."""
+) -> tuple[int, int, float, float]:
+    """Events, alerts, seconds from start to end (model loading and warm-up included) and
+    sustained events/s (from the end of the first batch to the end of the run, the final
+    checkpoint included) for one worker, pinned to one core, over a file."""
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         t = time.perf_counter()
-        worker, _, _ = run_worker(
+        worker, first, last, first_events = run_worker(
             model_dir,
             FileSource(day),
             FileDeadLetters(work / "dead.jsonl"),
@@ -103,14 +107,16 @@ def file_throughput(
             policy,
             explain=explain,
         )
-        return worker.metrics.events, worker.metrics.alerts, time.perf_counter() - t
+        n = worker.metrics.events
+        sustained = (n - first_events) / (last - first) if last > first else 0.0
+        return n, worker.metrics.alerts, time.perf_counter() - t, sustained
 
 
 def _redis_worker(args: tuple[str, int, Path, str, int, BatchPolicy]) -> tuple[int, float, float]:
     url, partition, model_dir, work, core, policy = args
     os.sched_setaffinity(0, {core})
     source = RedisSource(url, [partition], "bench", f"bench-{partition}")
-    worker, first, last = run_worker(
+    worker, first, last, _ = run_worker(
         model_dir, source, RedisDeadLetters(url), Path(work), policy, max_idle=2.0
     )
     return worker.metrics.events, first, last
@@ -160,7 +166,7 @@ def paced_latency(
         work = Path(tmp)
         source = FileSource(day, rate=rate)
         t = time.perf_counter()
-        worker, _, _ = run_worker(
+        worker, _, _, _ = run_worker(
             model_dir, source, FileDeadLetters(work / "dead.jsonl"), work, policy, explain=explain
         )
         elapsed = time.perf_counter() - t
@@ -240,12 +246,13 @@ def main() -> None:
             pq.write_table(events, days[name])
         for (name, day), explain in itertools.product(days.items(), ("treeshap", "saabas")):
             policy = BatchPolicy(10_000, 20.0)
-            n, alerts, seconds = file_throughput(model_dir, day, policy, explain)
+            n, alerts, seconds, sustained = file_throughput(model_dir, day, policy, explain)
             rows.append(
                 (
                     f"one worker, one core, file source, {name} ({alerts / n * 1e4:.0f} alerts "
                     f"per 10k events, {explain}), batches of 10,000 / 20 ms, end to end",
-                    f"**{n / seconds:,.0f} events/s** ({n:,} in {seconds:.1f} s)",
+                    f"**{sustained:,.0f} events/s** sustained (first batch to end); "
+                    f"{n / seconds:,.0f} events/s with start-up ({n:,} in {seconds:.1f} s)",
                 )
             )
         quiet = days["~1 % abuse"]

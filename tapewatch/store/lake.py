@@ -76,8 +76,10 @@ class ScoredLake:
         # one chunk: written chunk by chunk, each small batch of a stream would become a row
         # group in every instrument's file (20 times slower to write, and to read)
         table = pa.concat_tables(parts, promote_options="permissive").combine_chunks()
+        # the UTC date (the contract's timestamps are UTC): a cast is ten times as fast as
+        # strftime, which cost half the write
         table = table.append_column(
-            "date", pc.strftime(table.column("timestamp"), format="%Y-%m-%d")
+            "date", pc.cast(pc.cast(table.column("timestamp"), pa.date32()), pa.string())
         )
         staging = self.root / f".staging-{segment:010d}"
         shutil.rmtree(staging, ignore_errors=True)
