@@ -14,6 +14,7 @@ Prints a Markdown table for docs/PERFORMANCE.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import itertools
 import multiprocessing as mp
@@ -22,6 +23,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -89,14 +91,25 @@ def run_worker(
     return worker, first, last, first_events
 
 
+@contextlib.contextmanager
+def one_core() -> Iterator[None]:
+    """Pin this process to its first core for the block, then give it all of them back
+    (a process left pinned would pin every worker and server it starts afterwards)."""
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, cores)
+
+
 def file_throughput(
     model_dir: Path, day: Path, policy: BatchPolicy, explain: str
 ) -> tuple[int, int, float, float]:
     """Events, alerts, seconds from start to end (model loading and warm-up included) and
     sustained events/s (from the end of the first batch to the end of the run, the final
     checkpoint included) for one worker, pinned to one core, over a file."""
-    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    with tempfile.TemporaryDirectory() as tmp:
+    with one_core(), tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         t = time.perf_counter()
         worker, first, last, first_events = run_worker(
@@ -161,8 +174,7 @@ def paced_latency(
     model_dir: Path, day: Path, rate: float, policy: BatchPolicy, explain: str = "treeshap"
 ) -> list[float]:
     """P50, P99, P99.9 (ms) and events/s of a file replayed at `rate` events/s."""
-    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    with tempfile.TemporaryDirectory() as tmp:
+    with one_core(), tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         source = FileSource(day, rate=rate)
         t = time.perf_counter()
