@@ -144,7 +144,7 @@ def _max_depth(roots: I64, nodes: I32) -> int:
     return depth
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _paths(  # type: ignore[no-untyped-def]
     roots, nodes, covers, width, leaf_node, n_distinct, features, zeros, tree_leaves, node_slot,
 ):  # fmt: skip
@@ -195,7 +195,7 @@ def _paths(  # type: ignore[no-untyped-def]
     tree_leaves[n_trees] = leaf
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _tables(n_distinct, zeros, leaf_values, offsets, values):  # type: ignore[no-untyped-def]
     """Each leaf's contribution to each distinct path feature, for every agreement pattern:
     v * (o_i - z_i) * sum over subsets S of the other features of
@@ -231,7 +231,7 @@ def _tables(n_distinct, zeros, leaf_values, offsets, values):  # type: ignore[no
                 values[offsets[leaf] + pattern * d + i] = v * (o_i - zeros[leaf, i]) * total
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _explain(  # type: ignore[no-untyped-def]
     x, tree_splits, split_node, split_feature, split_condition, split_default_left,
     split_left, split_right, split_bit, tree_leaves, leaf_node, n_distinct, features,

@@ -74,6 +74,12 @@ def empty_chunk(source: str) -> Chunk:
     return Chunk(RawTable(pa.table({}), 1, "line", source), {}, np.empty(0, np.int64))
 
 
+#: rows read from a file at a time; a paced replay reads smaller blocks, because the read
+#: holds up every event due meanwhile (65,536 rows of Parquet: 6-34 ms; 4,096: about 0.5)
+BLOCK = 65_536
+PACED_BLOCK = 4_096
+
+
 class FileSource:
     """Replays an events file (Parquet, CSV or JSON Lines) in order.
 
@@ -163,7 +169,8 @@ class FileSource:
     def _peek(self) -> RawTable | None:
         """The rows read but not yet handed out, past any rows to skip."""
         if self._batches is None:
-            self._batches = iter_raw_batches(self.path, 65_536)
+            paced = self.rate is not None or self.speed is not None
+            self._batches = iter_raw_batches(self.path, PACED_BLOCK if paced else BLOCK)
             self._start_ns = time.monotonic_ns()
         while True:
             if self._pending is None:

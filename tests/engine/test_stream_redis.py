@@ -108,16 +108,20 @@ def test_a_worker_killed_mid_stream_restarts_and_loses_or_doubles_nothing(
     args = stream_args(url, model, "0-3", "w")
     first = tapewatch(*args, cwd=tmp_path)
     checkpoint = tmp_path / "w-ckpt" / "checkpoint.pkl"
+    client = redis.Redis.from_url(redis_url)
+
+    def pending() -> int:
+        return sum(client.xpending(f"sigkill:{k}", "surveillance")["pending"] for k in range(4))
+
+    # kill it past its first checkpoint, while it holds events read and not acknowledged
+    # (a fixed sleep raced the worker: a fast one had finished the stream by then)
     deadline = time.monotonic() + 120
-    while not checkpoint.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)  # well into the stream, between checkpoints
+    while not (checkpoint.exists() and pending() > 0) and time.monotonic() < deadline:
+        time.sleep(0.005)
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=30)
     assert first.returncode == -signal.SIGKILL
-    client = redis.Redis.from_url(redis_url)
-    pending = sum(client.xpending(f"sigkill:{k}", "surveillance")["pending"] for k in range(4))
-    assert pending > 0  # it really died with events read and not acknowledged
+    assert pending() > 0  # it really died with events read and not acknowledged
 
     second = tapewatch(*args, cwd=tmp_path)
     out, err = second.communicate(timeout=300)
