@@ -7,9 +7,10 @@ every alert carries a typology while the per-event path pays for one small ensem
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +24,7 @@ from tapewatch.schema.enums import TYPOLOGIES, ManipulationType
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+T = TypeVar("T")
 
 N_CLASSES = len(TYPOLOGIES)
 NONE_CLASS = TYPOLOGIES.index(ManipulationType.NONE)
@@ -103,23 +105,18 @@ class SupervisedDetector:
 
     def _forest(self, booster: xgb.Booster) -> Forest:
         """A booster's trees as the compiled kernel walks them (read on first use)."""
-        known = self._forests.get(id(booster))
-        if known is None or known[0] is not booster:
-            known = self._forests[id(booster)] = (booster, Forest.from_booster(booster))
-        return known[1]
+        return _per_booster(self._forests, booster, lambda: Forest.from_booster(booster))
 
     def _shap_tables(self, booster: xgb.Booster) -> ShapTables | None:
-        """A booster's TreeSHAP tables (built on first use), None when too large."""
-        known = self._shap.get(id(booster))
-        if known is None or known[0] is not booster:
+        """A one-output booster's TreeSHAP tables (built on first use), None when too large."""
+
+        def build() -> ShapTables | None:
             forest = self._forest(booster)
-            tables = (
-                ShapTables.build(forest.roots, forest.nodes, forest.covers, forest.n_features)
-                if forest.n_groups == 1
-                else None
-            )
-            known = self._shap[id(booster)] = (booster, tables)
-        return known[1]
+            if forest.n_groups != 1:
+                return None
+            return ShapTables.build(forest.roots, forest.nodes, forest.covers, forest.n_features)
+
+        return _per_booster(self._shap, booster, build)
 
     def _select(self, features: F32) -> F32:
         """The model's columns of full feature rows."""
@@ -279,6 +276,16 @@ class SupervisedDetector:
         detector.screen_ = _load_booster(directory / SCREEN_FILE, n_threads)
         detector.typology_ = _load_booster(directory / TYPOLOGY_FILE, n_threads)
         return detector
+
+
+def _per_booster(
+    cache: dict[int, tuple[xgb.Booster, T]], booster: xgb.Booster, build: Callable[[], T]
+) -> T:
+    """What `build` makes of a booster, made once per booster object."""
+    known = cache.get(id(booster))
+    if known is None or known[0] is not booster:  # an id may be reused by a new booster
+        known = cache[id(booster)] = (booster, build())
+    return known[1]
 
 
 def _load_booster(path: Path, n_threads: int) -> xgb.Booster:

@@ -75,7 +75,8 @@ def empty_chunk(source: str) -> Chunk:
 
 
 #: rows read from a file at a time; a paced replay reads smaller blocks, because the read
-#: holds up every event due meanwhile (65,536 rows of Parquet: 6-34 ms; 4,096: about 0.5)
+#: holds up every event due meanwhile (Parquet, measured: 65,536 rows 6-34 ms, 8,192 rows
+#: 0.8 ms, 2,048 rows 0.3 ms)
 BLOCK = 65_536
 PACED_BLOCK = 4_096
 

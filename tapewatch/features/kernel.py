@@ -18,6 +18,7 @@ from tapewatch.features.state import (
     CP_BUFFER,
     I_EW_PX_60,
     I_EW_PX_1800,
+    I_INSIDE_ORDER,
     I_INSIDE_QTY,
     I_INSIDE_T,
     I_INSIDE_WHO,
@@ -115,7 +116,7 @@ def layout_fingerprint() -> str:
 #: numba caches the compiled kernel on disk keyed on this file only: a change to the
 #: catalogue or the state layout must change this file too, or an old kernel would keep
 #: writing features into the wrong columns. Update it to what the error below says.
-LAYOUT = "38d26c7b935fc85f"
+LAYOUT = "b01a34e2c9f4c30b"
 if layout_fingerprint() != LAYOUT:
     raise ImportError(
         f"tapewatch/features/kernel.py: LAYOUT is {LAYOUT}, the catalogue and state layout "
@@ -243,20 +244,28 @@ def _who(trader_hash):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _matched_cross(instruments, orders, m, o, age, q, cp, t):  # type: ignore[no-untyped-def]
+def _matched_cross(instruments, orders, m, o, age, q, px, cp, t):  # type: ignore[no-untyped-def]
     """exp(-resting age / 2 s) when this fill crosses, one to one and in full, an order
     placed strictly inside the spread, with the counterparty `cp` on the other side; else 0."""
     if cp == 0 or not (orders[o, O_OPEN_QTY] == q and orders[o, O_QTY_NEW] == q):
         return 0.0
     who = _who(cp)
-    if age == 0.0:  # this order took liquidity: did it take a fresh inside order of cp's?
-        waited = t - instruments[m, I_INSIDE_T]
+    if age == 0.0:  # this order took liquidity: was it cp's last inside order it took?
+        placed = instruments[m, I_INSIDE_T]
+        r = int(instruments[m, I_INSIDE_ORDER])
+        taken = orders[r, O_T_NEW] == placed and orders[r, O_PRICE] == px
+        # still open for all of q, or closed by this very trade (its row came first)
+        taken = taken and (
+            (orders[r, O_OPEN] > 0.0 and orders[r, O_OPEN_QTY] == q)
+            or (orders[r, O_OPEN] == 0.0 and orders[r, O_LAST_T] == t)
+        )
         if (
-            instruments[m, I_INSIDE_WHO] == who
+            taken
+            and instruments[m, I_INSIDE_WHO] == who
             and instruments[m, I_INSIDE_QTY] == q
-            and 0.0 <= waited <= MATCH_WINDOW_SECONDS
+            and 0.0 <= t - placed <= MATCH_WINDOW_SECONDS
         ):
-            return _decay(waited, 2.0)
+            return _decay(t - placed, 2.0)
         return 0.0
     # this order rested: was it placed inside the spread, and did cp's order of the same
     # size, placed right now, take it?
@@ -455,6 +464,7 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
                         instruments[m, I_INSIDE_WHO] = who
                         instruments[m, I_INSIDE_QTY] = q
                         instruments[m, I_INSIDE_T] = t
+                        instruments[m, I_INSIDE_ORDER] = o
                 traders[k, T_OPEN_CNT_BUY + s] += 1.0
                 traders[k, T_OPEN_QTY_BUY + s] += q
                 _level_add(level_price, level_count, k, s, px, 1.0)
@@ -491,7 +501,7 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
                     traders[k, T_CANCEL_AFTER_OPP_60] += 1.0
             else:  # EXECUTED
                 row[F_MATCHED] = (
-                    _matched_cross(instruments, orders, m, o, age, q, cp_hash[i], t)
+                    _matched_cross(instruments, orders, m, o, age, q, px, cp_hash[i], t)
                     if age >= 0.0
                     else np.nan
                 )

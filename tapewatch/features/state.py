@@ -38,14 +38,16 @@ I_MEAN_LOG_SIZE = 16
 I_N_SIZE = 17
 I_TRADE_POS = 18
 # the last NEW order, and the last NEW order placed strictly inside the spread: who placed
-# it (the low 52 bits of the trader's hash, exact in a float), its quantity and time
+# it (the low 52 bits of the trader's hash, exact in a float), its quantity and time, and
+# the inside order's slot
 I_NEW_WHO = 19
 I_NEW_QTY = 20
 I_NEW_T = 21
 I_INSIDE_WHO = 22
 I_INSIDE_QTY = 23
 I_INSIDE_T = 24
-N_INSTRUMENT = 25
+I_INSIDE_ORDER = 25
+N_INSTRUMENT = 26
 TRADE_BUFFER = 256
 
 # Trader-in-instrument state columns.

@@ -198,6 +198,37 @@ def test_a_one_to_one_cross_of_an_order_placed_inside_the_spread_is_matched() ->
     np.testing.assert_array_equal(f[10:12], np.float32([0.0, 0.0]))
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([10.0, 10.05]), st.sampled_from([400.0, 600.0])),
+        min_size=1,
+        max_size=6,
+    ),
+    st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=5),
+)
+def test_matched_crosses_are_the_same_whatever_the_batches(
+    crosses: list[tuple[float, float]], sizes: list[int]
+) -> None:
+    rows = []
+    for k, (price, qty) in enumerate(crosses):
+        rows += _cross(T0_US + k * 3_000_000, f"x{k}", ("A", price), ("B", price), qty)
+    table = _table(rows)
+    whole = compute_features_table(table)[:, feature_index("matched_cross")]
+    engine, parts, start = FeatureEngine(), [], 0
+    for size in sizes:
+        parts.append(engine.transform(table.slice(start, size)))
+        start += size
+    parts.append(engine.transform(table.slice(start)))
+    split = np.vstack(parts)[:, feature_index("matched_cross")]
+    np.testing.assert_array_equal(split, whole)
+    # matched exactly where the resting order improved the bid and the taker took it all
+    fills = whole.reshape(-1, 4)[:, 2:]
+    for (price, qty), got in zip(crosses, fills, strict=True):
+        matched = price > 10.0 and qty == 400.0
+        np.testing.assert_array_equal(got > 0, [matched, matched])
+
+
 def test_aggressive_impact_counts_only_the_fills_the_trader_took() -> None:
     t = T0_US
     us = 1_000_000
