@@ -122,6 +122,8 @@ def shown_value(name: str, value: float) -> str:
         if "{" + key in template:
             shown = values[key]
             return (f"{shown:.1f}" if isinstance(shown, float) else str(shown)) + suffix
+    if "{matched}" in template:  # a trader's mean of it: the share of fills so matched
+        return f"{value:.0%} of its fills"
     return f"{value:.3g}"
 
 
