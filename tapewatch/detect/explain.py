@@ -4,6 +4,7 @@ by feature, the key's usual values and the rules hit."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,13 +119,21 @@ def shown_value(name: str, value: float) -> str:
     """A value in the units its feature's phrase shows (seconds, ratio, share...)."""
     template = PHRASES.get(name, "{v:.3g}")
     values = _placeholders(name, value)
-    for key, suffix in (("ratio", "x"), ("secs", " s"), ("pct", ""), ("mins", " min")):
+    for key, show in _SHOWN:
         if "{" + key in template:
-            shown = values[key]
-            return (f"{shown:.1f}" if isinstance(shown, float) else str(shown)) + suffix
-    if "{matched}" in template:  # a trader's mean of it: the share of fills so matched
-        return f"{value:.0%} of its fills"
+            return show(values)
     return f"{value:.3g}"
+
+
+#: how a value reads beside its phrase, by the phrase's placeholder; a trader's usual
+#: `matched` is a mean of the decayed marks, read as the share of its fills so matched
+_SHOWN: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
+    ("ratio", lambda p: f"{p['ratio']:.1f}x"),
+    ("secs", lambda p: f"{p['secs']} s"),
+    ("pct", lambda p: str(p["pct"])),
+    ("mins", lambda p: f"{p['mins']} min"),
+    ("matched", lambda p: f"{p['v']:.0%} of its fills"),
+)
 
 
 def _placeholders(name: str, value: float) -> dict[str, Any]:

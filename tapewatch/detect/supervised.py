@@ -114,7 +114,7 @@ class SupervisedDetector:
             forest = self._forest(booster)
             if forest.n_groups != 1:
                 return None
-            return ShapTables.build(forest.roots, forest.nodes, forest.covers, forest.n_features)
+            return ShapTables.build(forest)
 
         return _per_booster(self._shap, booster, build)
 

@@ -99,7 +99,7 @@ def map_distinct(
     if len(values) <= SMALL_BATCH:
         return np.array([missing if v is None else fn(v) for v in values.to_pylist()], dtype)
     if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+        values = single_array(values)
     encoded = pc.dictionary_encode(values)
     table = np.array([*(fn(v) for v in encoded.dictionary.to_pylist()), missing], dtype)
     mapped: npt.NDArray[Any] = table[

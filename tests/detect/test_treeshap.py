@@ -25,7 +25,7 @@ def _data(seed: int, n: int = 600, width: int = 8) -> tuple[np.ndarray, np.ndarr
 
 def _tables(booster: xgb.Booster) -> tuple[Forest, ShapTables]:
     forest = Forest.from_booster(booster)
-    tables = ShapTables.build(forest.roots, forest.nodes, forest.covers, forest.n_features)
+    tables = ShapTables.build(forest)
     assert tables is not None
     return forest, tables
 
@@ -60,9 +60,8 @@ def test_tables_too_large_are_not_built() -> None:
     x, y = _data(4)
     params = {"objective": "binary:logistic", "max_depth": 6, "nthread": 1, "seed": 0}
     forest = Forest.from_booster(xgb.train(params, xgb.DMatrix(x, label=y), num_boost_round=5))
-    args = (forest.roots, forest.nodes, forest.covers, forest.n_features)
-    assert ShapTables.build(*args, max_values=10) is None
-    assert ShapTables.build(*args) is not None
+    assert ShapTables.build(forest, max_values=10) is None
+    assert ShapTables.build(forest) is not None
 
 
 @pytest.mark.parametrize("max_values", [None, 10])
