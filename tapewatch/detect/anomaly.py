@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
+from numba import njit
 
 from tapewatch.features.sequences import KeyClock, KeyedMean, Segments, SequenceOutput
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
 
 ONNX_FILE = "autoencoder.onnx"
 CALIBRATION_FILE = "autoencoder_calibration.npy"
@@ -97,18 +99,18 @@ class AnomalyDetector:
         if scaling.shape != (2, len(columns)):
             raise ValueError(f"scaling must be 2 x {len(columns)}, got {scaling.shape}")
         self.scaling = scaling.astype(np.float32)
+        self._column_index = np.asarray(columns, dtype=np.int64)
 
     def state(self) -> AutoencoderState:
         """Empty per-key state, to run inside a feature engine (`FeatureEngine.sequences`)."""
         return AutoencoderState(self)
 
-    def standardise(self, rows: F32) -> F32:
-        """Feature rows (n x C) as the network reads them: signed log, centred and scaled
-        (the graph clips); a missing value becomes 0, the feature's centre."""
+    def standardise(self, features: F32) -> F32:
+        """The model's columns of feature rows (n x F) as the network reads them: signed
+        log, centred and scaled (the graph clips); a missing value becomes 0, the
+        feature's centre."""
         center, scale = self.scaling
-        with np.errstate(invalid="ignore"):
-            z = (np.sign(rows) * np.log1p(np.abs(rows)) - center) / scale
-        out: F32 = np.nan_to_num(z.astype(np.float32), nan=0.0)
+        out: F32 = _standardised(features, self._column_index, center, scale)
         return out
 
     def run(self, values: F32, segments: Segments, h: F32, c: F32) -> F32:
@@ -149,31 +151,18 @@ class AnomalyDetector:
         c: F32,
         errors: F32,
     ) -> None:
-        n = len(chosen)
-        lengths = segments.lengths[chosen]
-        longest = int(lengths.max())
-        column = np.repeat(np.arange(n), lengths)
-        first = np.repeat(np.cumsum(lengths) - lengths, lengths)
-        step = np.arange(len(column)) - first
-        rows = segments.rows[np.repeat(segments.starts[chosen], lengths) + step]
-        positions = step * n + column
-        padded = np.zeros((longest * n, values.shape[1]), dtype=np.float32)
-        padded[positions] = values[rows]
-        slot = segments.slot[chosen]
+        padded, positions, lengths, rows = _padded(values, segments.rows, segments.starts, chosen)
         feature_error, h1, c1 = self.session.run(
             list(OUTPUTS),
             {
-                "segments": padded.reshape(longest, n, -1),
+                "segments": padded,
                 "h0": start[0:1],
                 "c0": start[1:2],
-                "lengths": lengths.astype(np.int32),
+                "lengths": lengths,
                 "positions": positions,
             },
         )
-        errors[rows] = feature_error
-        kept = segments.keep[chosen] & (slot >= 0)
-        h[slot[kept]] = h1[0, kept]
-        c[slot[kept]] = c1[0, kept]
+        _scatter(feature_error, rows, errors, h1, c1, segments.slot, segments.keep, chosen, h, c)
 
     def score(self, feature_errors: F32) -> F64:
         """Calibrated score in [0, 1]: the share of held-out normal events with less error."""
@@ -238,7 +227,7 @@ class AutoencoderState:
             self.usual = KeyedMean(features.shape[1], self.detector.config.window)
         usual = self.usual.update(segments, features)
         detector = self.detector
-        values = detector.standardise(features[:, list(detector.columns)])
+        values = detector.standardise(features)
         return SequenceOutput(detector.run(values, segments, self.h, self.c), usual)
 
     def reset(self, slots: I64) -> None:
@@ -264,3 +253,63 @@ class AutoencoderState:
             grow = np.zeros((capacity - have, self.h.shape[1]), dtype=np.float32)
             self.h = np.concatenate([self.h, grow])
             self.c = np.concatenate([self.c, grow])
+
+
+@njit(cache=True)
+def _standardised(features: F32, columns: I64, center: F32, scale: F32) -> F32:
+    out = np.empty((features.shape[0], len(columns)), dtype=np.float32)
+    for i in range(features.shape[0]):
+        for k in range(len(columns)):
+            v = features[i, columns[k]]
+            if np.isnan(v):
+                out[i, k] = 0.0
+            else:
+                out[i, k] = (np.sign(v) * np.log1p(np.abs(v)) - center[k]) / scale[k]
+    return out
+
+
+@njit(cache=True)
+def _padded(values: F32, rows: I64, starts: I64, chosen: I64) -> tuple[F32, I64, I32, I64]:
+    """The chosen segments' rows padded to the longest (T x n x C), the flat position
+    (t * n + j) of each real event, the segments' lengths and each event's row."""
+    n = len(chosen)
+    lengths = np.empty(n, dtype=np.int32)
+    for j in range(n):
+        lengths[j] = starts[chosen[j] + 1] - starts[chosen[j]]
+    total = int(lengths.sum())
+    padded = np.zeros((int(lengths.max()), n, values.shape[1]), dtype=np.float32)
+    positions = np.empty(total, dtype=np.int64)
+    picked = np.empty(total, dtype=np.int64)
+    e = 0
+    for j in range(n):
+        first = starts[chosen[j]]
+        for step in range(lengths[j]):
+            row = rows[first + step]
+            padded[step, j, :] = values[row]
+            positions[e] = step * n + j
+            picked[e] = row
+            e += 1
+    return padded, positions, lengths, picked
+
+
+@njit(cache=True)
+def _scatter(
+    feature_error: F32,
+    rows: I64,
+    errors: F32,
+    h1: F32,
+    c1: F32,
+    slot: I64,
+    keep: npt.NDArray[np.bool_],
+    chosen: I64,
+    h: F32,
+    c: F32,
+) -> None:
+    """Each event's errors into its row; each kept segment's end state into its slot."""
+    for e in range(len(rows)):
+        errors[rows[e], :] = feature_error[e]
+    for j in range(len(chosen)):
+        s = slot[chosen[j]]
+        if keep[chosen[j]] and s >= 0:
+            h[s, :] = h1[0, j]
+            c[s, :] = c1[0, j]

@@ -143,7 +143,9 @@ class StreamWorker:
             if self.max_idle_seconds is not None and now - last_input > self.max_idle_seconds:
                 summary.ended = f"idle for {self.max_idle_seconds:g} s"
                 break
-            if now - last_checkpoint >= self.checkpoint_seconds:
+            # one checkpoint in flight at a time: while the writer is still landing one
+            # (it runs only when scoring leaves the core free), scoring goes on
+            if now - last_checkpoint >= self.checkpoint_seconds and self._landing is None:
                 self._checkpoint()
                 last_checkpoint = now
         if stop.is_set():
@@ -219,8 +221,11 @@ class StreamWorker:
                 continue
             chunks.append(chunk)
             rows += chunk.raw.num_rows
-            if deadline is None:
-                deadline = time.monotonic() + self.policy.max_wait_ms / 1000
+            if deadline is None and len(chunk.arrived_ns):
+                # from the first event's arrival, not from its reading: events that came
+                # while the batch before was scored have waited already
+                first = int(chunk.arrived_ns.min()) / 1e9
+                deadline = first + self.policy.max_wait_ms / 1000
         return chunks, False
 
     def _process(self, chunks: list[Chunk]) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +21,10 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 I8 = npt.NDArray[np.int8]
 
+#: key strings: an Arrow array, or for a few rows a list (null keys None)
+KeyStrings: TypeAlias = pa.Array | list[str | None]
+DAY_US = 86_400_000_000
+
 #: each status's code in the feature kernel (and in the rules' status tables)
 STATUS_CODES = {"NEW": 0, "MODIFIED": 1, "CANCELLED": 2, "EXECUTED": 3}
 KEY_SEPARATOR = "\x1f"
@@ -27,7 +33,7 @@ _SEPARATOR = pa.scalar(KEY_SEPARATOR)
 
 @dataclass(frozen=True)
 class EventArrays:
-    """Columns of a batch of events as numpy arrays (keys still as Arrow strings)."""
+    """Columns of a batch of events as numpy arrays (keys still as strings)."""
 
     ts: F64
     local_ts: F64
@@ -41,10 +47,10 @@ class EventArrays:
     ask_size: F64
     trader_hash: I64
     counterparty_hash: I64
-    instrument_keys: pa.Array
-    trader_keys: pa.Array
-    order_keys: pa.Array
-    pair_keys: pa.Array
+    instrument_keys: KeyStrings
+    trader_keys: KeyStrings
+    order_keys: KeyStrings
+    pair_keys: KeyStrings
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -58,13 +64,32 @@ def encode_events(events: pa.Table, timezone: str) -> EventArrays:
     inst = _strings(events, "instrument_id")
     trader = _strings(events, "trader_id")
     cp = _strings(events, "counterparty_id")
-    stamps = events.column("timestamp")
-    ts_us = pc.cast(stamps, pa.int64()).to_numpy()
-    local = pc.local_timestamp(pc.cast(stamps, pa.timestamp("us", tz=timezone)))
-    local_us = pc.cast(local, pa.int64()).to_numpy()
+    order = _strings(events, "order_id")
+    ts_us = pc.cast(events.column("timestamp"), pa.int64()).to_numpy()
+    if events.num_rows <= SMALL_BATCH:  # a few rows: keys joined in Python, not by Arrow
+        i, t, c, o = inst.to_pylist(), trader.to_pylist(), cp.to_pylist(), order.to_pylist()
+        sep = KEY_SEPARATOR
+        keys: tuple[KeyStrings, ...] = (
+            i,
+            [f"{a}{sep}{b}" if b is not None else None for a, b in zip(i, t, strict=True)],
+            [f"{a}{sep}{b}" for a, b in zip(i, o, strict=True)],
+            [
+                f"{a}{sep}{b}{sep}{d}" if b is not None and d is not None else None
+                for a, b, d in zip(i, t, c, strict=True)
+            ],
+        )
+        trader_hash, cp_hash = _hashes(t), _hashes(c)
+    else:
+        keys = (
+            inst,
+            pc.binary_join_element_wise(inst, trader, _SEPARATOR),
+            pc.binary_join_element_wise(inst, order, _SEPARATOR),
+            pc.binary_join_element_wise(inst, trader, cp, _SEPARATOR),
+        )
+        trader_hash, cp_hash = stable_hashes(trader), stable_hashes(cp)
     return EventArrays(
         ts=ts_us.astype(np.float64) / 1e6,
-        local_ts=local_us.astype(np.float64) / 1e6,
+        local_ts=_local_us(events.column("timestamp"), ts_us, timezone).astype(np.float64) / 1e6,
         status=_codes(events, "order_status", STATUS_CODES),
         side=_codes(events, "side", {"BUY": 1, "SELL": -1}),
         price=_floats(events, "price"),
@@ -73,13 +98,37 @@ def encode_events(events: pa.Table, timezone: str) -> EventArrays:
         ask=_floats(events, "ask_price"),
         bid_size=_floats(events, "bid_size"),
         ask_size=_floats(events, "ask_size"),
-        trader_hash=stable_hashes(trader),
-        counterparty_hash=stable_hashes(cp),
-        instrument_keys=inst,
-        trader_keys=pc.binary_join_element_wise(inst, trader, _SEPARATOR),
-        order_keys=pc.binary_join_element_wise(inst, _strings(events, "order_id"), _SEPARATOR),
-        pair_keys=pc.binary_join_element_wise(inst, trader, cp, _SEPARATOR),
+        trader_hash=trader_hash,
+        counterparty_hash=cp_hash,
+        instrument_keys=keys[0],
+        trader_keys=keys[1],
+        order_keys=keys[2],
+        pair_keys=keys[3],
     )
+
+
+def _local_us(stamps: pa.ChunkedArray | pa.Array, ts_us: I64, timezone: str) -> I64:
+    """Wall-clock microseconds in `timezone` of UTC microseconds `ts_us`."""
+    if len(ts_us):
+        zone = zoneinfo.ZoneInfo(timezone)
+        low, high = int(ts_us.min()), int(ts_us.max())
+        offsets = {
+            dt.datetime.fromtimestamp(us // 1_000_000, zone).utcoffset() for us in (low, high)
+        }
+        # within a day, one offset at both ends means no change of offset between them
+        if high - low < DAY_US and len(offsets) == 1:
+            (offset,) = offsets
+            if offset is not None:
+                shifted: I64 = ts_us + offset // dt.timedelta(microseconds=1)
+                return shifted
+    local = pc.local_timestamp(pc.cast(stamps, pa.timestamp("us", tz=timezone)))
+    converted: I64 = pc.cast(local, pa.int64()).to_numpy()
+    return converted
+
+
+def _hashes(values: list[str | None]) -> I64:
+    """`stable_hashes` of a few values given as a list."""
+    return np.array([0 if v is None else _hash(v) for v in values], np.int64)
 
 
 def stable_hashes(values: pa.Array) -> I64:

@@ -12,13 +12,18 @@ import pyarrow as pa
 from tapewatch.features.catalog import FEATURE_NAMES, N_FEATURES, TRADER_FEATURES
 from tapewatch.features.config import FeatureConfig
 from tapewatch.features.encode import EventArrays, encode_events, stable_hashes
-from tapewatch.features.kernel import INSTRUMENT_IDLE_SECONDS, compute_features
+from tapewatch.features.kernel import (
+    CLOSED_ORDER_IDLE_SECONDS,
+    INSTRUMENT_IDLE_SECONDS,
+    compute_features,
+)
 from tapewatch.features.keys import KeyIndex
 from tapewatch.features.sequences import SequenceModel, SequenceOutput
 from tapewatch.features.state import (
     I_LAST_T,
     O_INST,
     O_LAST_T,
+    O_OPEN,
     P_INST,
     P_LAST_T,
     T_INST,
@@ -119,18 +124,23 @@ class FeatureEngine:
         """Free the slots of keys idle past their horizon in their own instrument's time.
 
         A key idle that long would start afresh on its next event anyway, so freeing it
-        never changes a feature: it only bounds memory.
+        never changes a feature: it only bounds memory. An order no longer resting has the
+        short horizon the kernel gives it.
         """
         st = self.state
         inst_now = st.instruments[:, I_LAST_T]
         cfg = self.config
-        for index, rows, last_col, inst_col, horizon, reset in (
+        closed_order = min(cfg.evict_order_idle_seconds, CLOSED_ORDER_IDLE_SECONDS)
+        # per kind: slots, state rows, last-event and instrument columns, horizon, the
+        # column that says a key is still resting (else the closed-order horizon), reset
+        for index, rows, last_col, inst_col, horizon, resting_col, reset in (
             (
                 self.traders,
                 st.traders,
                 T_LAST_T,
                 T_INST,
                 cfg.evict_idle_seconds,
+                None,
                 self._reset_traders,
             ),
             (
@@ -139,16 +149,22 @@ class FeatureEngine:
                 O_LAST_T,
                 O_INST,
                 cfg.evict_order_idle_seconds,
+                O_OPEN,
                 st.reset_orders,
             ),
-            (self.pairs, st.pairs, P_LAST_T, P_INST, cfg.evict_idle_seconds, st.reset_pairs),
+            (self.pairs, st.pairs, P_LAST_T, P_INST, cfg.evict_idle_seconds, None, st.reset_pairs),
         ):
             live = index.live_slots()
             if len(live) == 0:
                 continue
             last = rows[live, last_col]
             now = inst_now[rows[live, inst_col].astype(np.int64)]
-            idle = live[now - last > horizon]
+            limit = (
+                horizon
+                if resting_col is None
+                else np.where(rows[live, resting_col] > 0.0, horizon, closed_order)
+            )
+            idle = live[now - last > limit]
             if len(idle):
                 index.release(idle)
                 reset(idle)

@@ -133,6 +133,10 @@ INSTRUMENT_IDLE_SECONDS = 7 * 86400.0
 CYCLE_WINDOW_SECONDS = 600.0
 #: a prearranged cross is hit within seconds of the resting order; older ones are not matched
 MATCH_WINDOW_SECONDS = 30.0
+#: an order no longer resting (filled or cancelled in full) is forgotten this long after its
+#: last event, so live order keys stay about the book's size instead of the day's orders;
+#: longer than the match window, which reads a closed order's state (its fill's twin row)
+CLOSED_ORDER_IDLE_SECONDS = 60.0
 #: the low 52 bits of a trader hash, exact in a float64 state column
 WHO_BITS = (1 << 52) - 1
 
@@ -309,6 +313,7 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
     out,
 ):  # fmt: skip
     """Advance the state over events in order and write one feature row per event."""
+    closed_order_s = min(evict_order_s, CLOSED_ORDER_IDLE_SECONDS)
     for i in range(len(ts)):
         t = ts[i]
         st = status[i]
@@ -404,7 +409,8 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
         # ---- order ----
         o = order_slot[i]
         last = orders[o, O_LAST_T]
-        known = not (math.isnan(last) or t - last > evict_order_s)
+        horizon = evict_order_s if orders[o, O_OPEN] > 0.0 else closed_order_s
+        known = not (math.isnan(last) or t - last > horizon)
         if not known:
             for c in range(N_ORDER):
                 orders[o, c] = 0.0

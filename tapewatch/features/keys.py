@@ -50,9 +50,11 @@ class KeyIndex:
         """Number of slots ever allocated (live or free)."""
         return len(self._key_of)
 
-    def lookup(self, keys: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int64]:
+    def lookup(self, keys: pa.Array | pa.ChunkedArray | list[str | None]) -> npt.NDArray[np.int64]:
         """Slot of each key, allocating slots for keys not seen before (in order of first
         appearance); null keys get -1."""
+        if isinstance(keys, list):
+            return self._lookup_each(keys)
         if len(keys) <= SMALL_BATCH:
             return self._lookup_each(keys.to_pylist())
         encoded = pc.dictionary_encode(keys)

@@ -31,7 +31,6 @@ from tapewatch.schema.columns import (
     POSITIVE_COLUMNS,
     REQUIRED_EVENT_COLUMNS,
     TIMESTAMP,
-    single_array,
 )
 from tapewatch.schema.enums import ManipulationType, OrderStatus, OrderType
 from tapewatch.schema.raw import RawTable
@@ -119,6 +118,14 @@ _MAY_BE_MISSING = frozenset(LABELLED_EVENT_SCHEMA.names) - {
 }
 
 
+_TYPES = {field.name: field.type for field in LABELLED_EVENT_SCHEMA}
+
+
+#: columns whose missing cells stay missing, so that a column with some passes unchanged
+#: (elsewhere a default is filled in, or `is_manipulation` derived from the type)
+_NULLS_STAY = frozenset(LABELLED_EVENT_SCHEMA.names) - {*EVENT_DEFAULTS, "is_manipulation"}
+
+
 def accept_canonical(raw: RawTable) -> pa.Table | None:
     """The contract table of a small batch whose every row is already valid and in
     canonical form, exactly as the validator would build it; None otherwise."""
@@ -131,18 +138,20 @@ def accept_canonical(raw: RawTable) -> pa.Table | None:
             field.name == "timestamp" and field.type == TIMESTAMP
         ):
             return None
+    # the columns as arrays in one call (a column looked up by name costs a microsecond)
+    batches = table.to_batches()
+    if len(batches) != 1:
+        batches = table.combine_chunks().to_batches()
+    given = dict(zip(table.column_names, batches[0].columns, strict=True))
 
     def values(name: str) -> list[object] | None:
-        column = table.column(name)
+        column = given[name]
         if column.type == TIMESTAMP:  # already the contract's type: its microseconds
             column = column.cast(pa.int64())
         cells: list[object] = column.to_pylist()
         return cells
 
-    def as_given(name: str) -> pa.Array:
-        return single_array(table.column(name))
-
-    return _accept(set(table.column_names), values, n, as_given)
+    return _accept(set(given), values, n, given.__getitem__)
 
 
 def accept_canonical_records(records: Sequence[object]) -> pa.Table | None:
@@ -180,8 +189,8 @@ def _accept(
     first cell the validator must judge.
 
     as_given: a present column as it came, kept as it is when it already has the
-    contract's type and no missing cell (every cell passed, so the values are the same),
-    instead of being built again from its Python values.
+    contract's type and no missing cell to fill (every cell passed, so the values are the
+    same), instead of being built again from its Python values.
     """
     schema = LABELLED_EVENT_SCHEMA if "manipulation_type" in present else EVENT_SCHEMA
     cells: dict[str, list[object]] = {}
@@ -218,9 +227,13 @@ def _accept(
         ]
     arrays = []
     for name in schema.names:
-        kind = schema.field(name).type
+        kind = _TYPES[name]
         given = as_given(name) if as_given is not None and name in present else None
-        if given is not None and given.type == kind and given.null_count == 0:
+        if (
+            given is not None
+            and given.type == kind
+            and (given.null_count == 0 or name in _NULLS_STAY)
+        ):
             arrays.append(given)
         elif name == "timestamp":
             arrays.append(pa.array(cells[name], pa.int64()).cast(TIMESTAMP))

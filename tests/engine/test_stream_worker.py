@@ -299,3 +299,31 @@ def test_a_failed_alert_write_stops_the_worker_before_anything_is_acknowledged(
     with pytest.raises(OSError, match="disk full"):
         w.run()
     assert committed == []
+
+
+class _Arrivals:
+    """A source whose first chunk arrived `age_s` ago, then one fresh row a read."""
+
+    def __init__(self, age_s: float) -> None:
+        self.age_ns = int(age_s * 1e9)
+        self.reads = 0
+
+    def read(self, max_rows: int, timeout_s: float) -> Chunk:
+        self.reads += 1
+        raw = parse_jsonl(b'{"a": 1}', self.reads, "test")
+        arrived = time.monotonic_ns() - (self.age_ns if self.reads == 1 else 0)
+        return Chunk(raw, {"p": str(self.reads)}, np.full(1, arrived, np.int64))
+
+
+@pytest.mark.parametrize(("age_s", "closes_at_once"), [(1.0, True), (0.0, False)])
+def test_a_batch_closes_its_window_after_its_first_event_arrived_not_after_it_was_read(
+    hybrid: Hybrid, tmp_path: Path, age_s: float, closes_at_once: bool
+) -> None:
+    # events that waited while the batch before was scored have used up their window
+    source = _Arrivals(age_s)
+    stream = worker(hybrid.model, tmp_path / "unused.parquet", tmp_path, BatchPolicy(1000, 200.0))
+    stream.source = source  # type: ignore[assignment]
+    chunks, ended = stream._collect()
+    assert not ended
+    assert (source.reads == 1) is closes_at_once
+    assert len(chunks) == source.reads

@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kit import T0_US, random_events
@@ -117,6 +118,39 @@ def test_eviction_does_not_change_features() -> None:
 def _table(rows: list[dict[str, object]]) -> pa.Table:
     base = random_events(1).to_pylist()[0]
     return pa.Table.from_pylist([{**base, **r} for r in rows], schema=random_events(1).schema)
+
+
+def test_orders_no_longer_resting_are_forgotten_a_minute_after_their_last_event() -> None:
+    t, s = T0_US, 1_000_000
+    rows = [
+        {"order_id": "filled", "order_status": "NEW", "timestamp": t},
+        {"order_id": "filled", "order_status": "EXECUTED", "timestamp": t + s,
+         "counterparty_id": "B"},
+        {"order_id": "cancelled", "order_status": "NEW", "timestamp": t},
+        {"order_id": "cancelled", "order_status": "CANCELLED", "timestamp": t + s},
+        {"order_id": "resting", "order_status": "NEW", "timestamp": t},
+        {"order_id": "cancelled", "order_status": "CANCELLED", "timestamp": t + 30 * s},
+        {"order_id": "late", "order_status": "NEW", "timestamp": t + 92 * s},
+        {"order_id": "filled", "order_status": "CANCELLED", "timestamp": t + 92 * s},
+    ]  # fmt: skip
+    base = {"instrument_id": "INST0", "trader_id": "A", "quantity": 100.0}
+    table = _table([{"transaction_id": f"tx{i}", **base, **r} for i, r in enumerate(rows)])
+    engine = FeatureEngine()
+    features = engine.transform(table)
+    age = features[:, feature_index("log_order_age")]
+    assert age[5] == pytest.approx(np.log1p(30.0))  # closed 29 s before: still known
+    assert np.isnan(age[7])  # closed 91 s before: forgotten, as if placed before the file
+    engine.evict_idle()
+    # "cancelled" was last seen 62 s ago; the resting order stays however long it rests
+    assert sorted(engine.orders._slot_of) == [
+        "INST0\x1ffilled",
+        "INST0\x1flate",
+        "INST0\x1fresting",
+    ]
+    whole = compute_features_table(table)
+    split = FeatureEngine()
+    parts = [split.transform(table.slice(i, 1)) for i in range(table.num_rows)]
+    assert np.array_equal(np.vstack(parts), whole, equal_nan=True)
 
 
 def test_self_trade_and_pair_round_trip() -> None:
