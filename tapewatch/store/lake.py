@@ -59,6 +59,11 @@ class ScoredLake:
         )
 
     @property
+    def buffered_tables(self) -> int:
+        """Batches waiting for the next flush."""
+        return len(self._parts)
+
+    @property
     def buffered_rows(self) -> int:
         """Rows waiting for the next flush."""
         return sum(t.num_rows for t in self._parts)
