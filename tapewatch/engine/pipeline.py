@@ -268,8 +268,8 @@ def _flagged_events(
     idx = np.flatnonzero(d.flagged)
     if len(idx) == 0:
         return []
-    rows = events.take(pa.array(idx)).select(
-        ["transaction_id", "timestamp", "trader_id", "instrument_id"]
+    rows = events.select(["transaction_id", "timestamp", "trader_id", "instrument_id"]).take(
+        pa.array(idx)
     )
     ts = pc.cast(rows.column("timestamp"), pa.int64()).to_pylist()
     names = d.predicted_names[idx].tolist()
