@@ -31,6 +31,7 @@ from tapewatch.engine.checkpoint import Checkpoint, CheckpointStore
 from tapewatch.engine.pipeline import FrozenState, ScoringPipeline
 from tapewatch.engine.sources import Chunk, Source
 from tapewatch.monitor.live import StreamMetrics
+from tapewatch.schema.columns import concat_tables
 from tapewatch.schema.deadletter import DeadLetter
 from tapewatch.schema.errors import ContractError
 from tapewatch.schema.raw import RawTable
@@ -265,11 +266,7 @@ class StreamWorker:
             self._positions.update(chunk.positions)
         n_alerts, n_flagged, n_events = 0, 0, sum(g.num_rows for g in goods)
         if goods:
-            events = (
-                goods[0]
-                if len(goods) == 1
-                else pa.concat_tables(goods, promote_options="permissive")
-            )
+            events = goods[0] if len(goods) == 1 else concat_tables(goods)
             scored = self.pipeline.process(events)
             n_alerts = self._persist(scored.closed_alerts)
             n_flagged = int(
@@ -389,11 +386,7 @@ def _yield_to_scoring() -> None:
 
 def _combined(parts: list[pa.Table]) -> pa.Table:
     """Lake batches as one table of single chunks."""
-    try:  # the batches of one pipeline have one schema: the quick way
-        table = pa.concat_tables(parts)
-    except pa.ArrowInvalid:
-        table = pa.concat_tables(parts, promote_options="permissive")
-    table = table.combine_chunks()
+    table = concat_tables(parts).combine_chunks()
     _release_gradually(parts)
     return table
 
@@ -425,9 +418,7 @@ def merge_chunks(chunks: list[Chunk]) -> list[Chunk]:
     if len(chunks) < 2:
         return chunks
     try:
-        table = pa.concat_tables(
-            [c.raw.table for c in chunks], promote_options="permissive"
-        ).combine_chunks()
+        table = concat_tables([c.raw.table for c in chunks]).combine_chunks()
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return chunks
     renumber = all(c.ids for c in chunks)
