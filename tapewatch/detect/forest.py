@@ -249,7 +249,8 @@ def _base_margins(booster: xgb.Booster, trees: Forest) -> F32:
     return base
 
 
-_FEATURE_BITS = np.int32(0x7FFFFFFF)
+#: a split's feature in its packed column (the sign bit is the default-left flag)
+FEATURE_BITS = np.int32(0x7FFFFFFF)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -264,7 +265,7 @@ def _walk(
         for i in range(n_rows):
             node = at[i]
             split = nodes[node, 2]
-            v = x[rows[i], split & _FEATURE_BITS]
+            v = x[rows[i], split & FEATURE_BITS]
             right = (split >= 0) if np.isnan(v) else not (v < conditions[node, 3])
             at[i] = nodes[node, 1 if right else 0]
 
@@ -352,7 +353,7 @@ def _path_contributions(x: F32, roots: I64, tables: tuple[I32, F32], means: F32,
                 # `_walk`'s step, written out again: numba compiled a shared helper into a
                 # walk nine times slower
                 split = nodes[node, 2]
-                f = split & _FEATURE_BITS
+                f = split & FEATURE_BITS
                 v = x[r, f]
                 right = (split >= 0) if np.isnan(v) else not (v < conditions[node, 3])
                 child = nodes[node, 1 if right else 0]

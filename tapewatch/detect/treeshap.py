@@ -22,7 +22,7 @@ import numpy.typing as npt
 from numba import njit
 
 # the forest's array aliases: the tables are built from its arrays
-from tapewatch.detect.forest import F32, I64, Forest
+from tapewatch.detect.forest import F32, FEATURE_BITS, I64, Forest
 
 #: tables above this many values (4 bytes each) are not built: XGBoost explains instead
 MAX_TABLE_VALUES = 16_000_000
@@ -99,7 +99,7 @@ class ShapTables:
         return cls(
             tree_splits=np.searchsorted(splits, np.append(roots, len(nodes))).astype(np.int64),
             split_node=local[splits],
-            split_feature=(packed & 0x7FFFFFFF).astype(np.int64),
+            split_feature=(packed & FEATURE_BITS).astype(np.int64),
             split_condition=nodes[splits, 3].view(np.float32).copy(),
             split_default_left=packed < 0,  # the default-left flag is the sign bit
             split_left=local[nodes[splits, 0]],
@@ -150,7 +150,7 @@ def _paths(  # type: ignore[no-untyped-def]
                 d = 0
                 for s in range(top):
                     parent = stack[s]
-                    feature = nodes[parent, 2] & 0x7FFFFFFF
+                    feature = nodes[parent, 2] & FEATURE_BITS
                     slot = -1
                     for k in range(d):
                         if features[leaf, k] == feature:

@@ -171,7 +171,7 @@ class LiveScorer:
         s = scored.scores
         d = scored.decisions
         x = scored.features
-        if d is None or x is None or d.threshold is None:
+        if d.threshold is None:
             raise RuntimeError("the pipeline returned no decisions to explain")
         score = s.column("score").to_numpy()
         flagged = s.column("flagged").to_numpy(zero_copy_only=False)

@@ -43,9 +43,10 @@ class ScoredBatch:
 
     scores: pa.Table
     closed_alerts: list[Alert]
-    #: the batch's feature rows, decisions and the keys' usual values (for explanations)
-    features: F32 | None = None
-    decisions: Decisions | None = None
+    #: the batch's feature rows, decisions and the keys' usual values (for explanations;
+    #: None without an autoencoder)
+    features: F32
+    decisions: Decisions
     usual: F32 | None = None
 
 
@@ -159,12 +160,10 @@ class ScoringPipeline:
         ScoringPipeline(self.model, self.provenance, self.rules).process(table.slice(0, 1))
         scored = scratch.process(table)
         scratch.alert_table(scored.closed_alerts + scratch.finish())
-        if scored.features is not None:  # the typology and explanation of the first alert
-            detector = self.model.detector
-            detector.typology(scored.features)
-            detector.contributions(
-                scored.features, exact=self.model.scoring.explanation == "treeshap"
-            )
+        # the typology and explanation of the first alert
+        detector = self.model.detector
+        detector.typology(scored.features)
+        detector.contributions(scored.features, exact=self.model.scoring.explanation == "treeshap")
 
     def snapshot(self) -> bytes:
         """The pipeline's state (features, per-key model state, open alerts) as bytes."""

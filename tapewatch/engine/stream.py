@@ -53,7 +53,8 @@ RELEASE_TABLES = 16
 GIL_SWITCH_SECONDS = 0.0005
 #: lake batches the writer combines into one table at a time: a checkpoint's segment is
 #: then tens of tables, not thousands (combining 4,167 batches of 12 events at once took
-#: 160 ms and held the GIL for up to 4 ms at a stretch; 64 at a time, about a millisecond)
+#: 160 ms and held the GIL for up to 4 ms at a stretch; 64 at a time take 0.4 ms of CPU
+#: and held a thread sleeping beside them up 1.8 ms at most)
 COMBINE_TABLES = 64
 
 
@@ -269,9 +270,7 @@ class StreamWorker:
             events = goods[0] if len(goods) == 1 else concat_tables(goods)
             scored = self.pipeline.process(events)
             n_alerts = self._persist(scored.closed_alerts)
-            n_flagged = int(
-                np.count_nonzero(scored.scores.column("flagged").to_numpy(zero_copy_only=False))
-            )
+            n_flagged = int(np.count_nonzero(scored.decisions.flagged))
             if self.lake is not None:
                 self.lake.append(events, scored.scores)
                 if self.lake.buffered_tables >= COMBINE_TABLES:

@@ -78,7 +78,7 @@ def encode_events(events: pa.Table, timezone: str) -> EventArrays:
                 for a, b, d in zip(i, t, c, strict=True)
             ],
         )
-        trader_hash, cp_hash = _hashes(t), _hashes(c)
+        trader_hash, cp_hash = stable_hashes(t), stable_hashes(c)
     else:
         keys = (
             inst,
@@ -126,27 +126,23 @@ def _local_us(stamps: pa.ChunkedArray | pa.Array, ts_us: I64, timezone: str) -> 
     return converted
 
 
-def _hashes(values: list[str | None]) -> I64:
-    """`stable_hashes` of a few values given as a list."""
-    return np.array([0 if v is None else _hash(v) for v in values], np.int64)
-
-
-def stable_hashes(values: pa.Array) -> I64:
+def stable_hashes(values: pa.Array | list[str | None]) -> I64:
     """A process-independent non-zero 63-bit hash per string; 0 for null."""
     return map_distinct(values, _hash, np.int64, missing=0)
 
 
 def map_distinct(
-    values: pa.Array | pa.ChunkedArray,
+    values: pa.Array | pa.ChunkedArray | list[str | None],
     fn: Callable[[str], int],
     dtype: type[np.integer[Any]],
     missing: int,
 ) -> npt.NDArray[Any]:
     """`fn` of each string (`missing` for null), called once per distinct value: one by
-    one for a few values, through Arrow's dictionary encoding for more (a fixed cost a
-    call, cheaper only past SMALL_BATCH)."""
-    if len(values) <= SMALL_BATCH:
-        return np.array([missing if v is None else fn(v) for v in values.to_pylist()], dtype)
+    one for a few values (or values given as a list), through Arrow's dictionary encoding
+    for more (a fixed cost a call, cheaper only past SMALL_BATCH)."""
+    if isinstance(values, list) or len(values) <= SMALL_BATCH:
+        cells = values if isinstance(values, list) else values.to_pylist()
+        return np.array([missing if v is None else fn(v) for v in cells], dtype)
     if isinstance(values, pa.ChunkedArray):
         values = single_array(values)
     encoded = pc.dictionary_encode(values)

@@ -13,8 +13,8 @@ from tapewatch.features.catalog import FEATURE_NAMES, N_FEATURES, TRADER_FEATURE
 from tapewatch.features.config import FeatureConfig
 from tapewatch.features.encode import EventArrays, encode_events, stable_hashes
 from tapewatch.features.kernel import (
-    CLOSED_ORDER_IDLE_SECONDS,
     INSTRUMENT_IDLE_SECONDS,
+    closed_order_seconds,
     compute_features,
 )
 from tapewatch.features.keys import KeyIndex
@@ -130,7 +130,7 @@ class FeatureEngine:
         st = self.state
         inst_now = st.instruments[:, I_LAST_T]
         cfg = self.config
-        closed_order = min(cfg.evict_order_idle_seconds, CLOSED_ORDER_IDLE_SECONDS)
+        closed_order = closed_order_seconds(cfg.evict_order_idle_seconds)
         # per kind: slots, state rows, last-event and instrument columns, horizon, the
         # column that says a key is still resting (else the closed-order horizon), reset
         for index, rows, last_col, inst_col, horizon, resting_col, reset in (

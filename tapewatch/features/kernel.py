@@ -242,6 +242,13 @@ def _levels(counts, slot, s):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
+def closed_order_seconds(evict_order_s):  # type: ignore[no-untyped-def]
+    """How long an order no longer resting is kept after its last event: the kernel and
+    the engine's eviction must agree, or a batch split would change a feature."""
+    return min(evict_order_s, CLOSED_ORDER_IDLE_SECONDS)
+
+
+@njit(cache=True)
 def _who(trader_hash):  # type: ignore[no-untyped-def]
     """A trader hash as a float state value; 0 for no trader."""
     return float(trader_hash & WHO_BITS)
@@ -313,7 +320,7 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
     out,
 ):  # fmt: skip
     """Advance the state over events in order and write one feature row per event."""
-    closed_order_s = min(evict_order_s, CLOSED_ORDER_IDLE_SECONDS)
+    closed_order_s = closed_order_seconds(evict_order_s)
     for i in range(len(ts)):
         t = ts[i]
         st = status[i]
