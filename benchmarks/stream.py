@@ -38,6 +38,7 @@ from tapewatch.engine.checkpoint import CheckpointStore
 from tapewatch.engine.heap import freeze_loaded
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
 from tapewatch.engine.redis_streams import (
+    ROWS_PER_MESSAGE,
     RedisDeadLetters,
     RedisSource,
     publish,
@@ -136,7 +137,7 @@ def _redis_worker(args: tuple[str, int, Path, str, int, BatchPolicy]) -> tuple[i
 
 
 def redis_throughput(
-    model_dir: Path, day: Path, policy: BatchPolicy
+    model_dir: Path, day: Path, policy: BatchPolicy, rows_per_message: int
 ) -> tuple[list[int], float, float]:
     """Events per worker and seconds for two workers on two cores over two partitions,
     from the first batch to the last; and the seconds `publish` took."""
@@ -153,7 +154,7 @@ def redis_throughput(
             wait_for_redis(redis.Redis(port=port))
             url = f"redis://127.0.0.1:{port}/bench"
             t = time.perf_counter()
-            publish(day, url, 2)
+            publish(day, url, 2, rows_per_message=rows_per_message)
             publish_s = time.perf_counter() - t
             cores = sorted(os.sched_getaffinity(0))
             jobs = []
@@ -275,15 +276,20 @@ def main() -> None:
                 )
             )
         quiet = days["~1 % abuse"]
-        counts, seconds, publish_s = redis_throughput(model_dir, quiet, BatchPolicy(10_000, 20.0))
-        rows.append(
-            (
-                "two workers, one core each, Redis Streams (2 partitions), ~1 % abuse, "
-                "treeshap, batches of 10,000 / 20 ms, first batch to last",
-                f"**{sum(counts) / seconds:,.0f} events/s** ({counts[0]:,} + {counts[1]:,} in "
-                f"{seconds:.1f} s; publishing took {publish_s:.1f} s)",
+        for per_message in (ROWS_PER_MESSAGE, 1):
+            counts, seconds, publish_s = redis_throughput(
+                model_dir, quiet, BatchPolicy(10_000, 20.0), per_message
             )
-        )
+            form = "one JSON event" if per_message == 1 else f"blocks of {per_message:,} events"
+            rows.append(
+                (
+                    "two workers, one core each, Redis Streams (2 partitions, "
+                    f"{form} a message), ~1 % abuse, treeshap, batches of 10,000 / 20 ms, "
+                    "first batch to last",
+                    f"**{sum(counts) / seconds:,.0f} events/s** ({counts[0]:,} + "
+                    f"{counts[1]:,} in {seconds:.1f} s; publishing took {publish_s:.1f} s)",
+                )
+            )
         n_paced = int(10_000 * args.latency_seconds)
         paced = Path(tmp) / "paced.parquet"
         pq.write_table(pq.read_table(quiet).slice(0, n_paced), paced)

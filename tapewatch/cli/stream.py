@@ -25,6 +25,7 @@ from tapewatch.engine.checkpoint import CheckpointStore
 from tapewatch.engine.heap import freeze_loaded
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
 from tapewatch.engine.redis_streams import (
+    ROWS_PER_MESSAGE,
     RedisDeadLetters,
     RedisSource,
     parse_partitions,
@@ -70,7 +71,13 @@ def stream(
         typer.Option(help="Checkpoint directory; default tapewatch-data/checkpoints/<worker>."),
     ] = None,
     checkpoint_seconds: Annotated[float, typer.Option(help="Seconds between checkpoints.")] = 5.0,
-    batch_events: Annotated[int, typer.Option(help="A micro-batch closes at this many.")] = 1000,
+    batch_events: Annotated[
+        int,
+        typer.Option(
+            help="A micro-batch closes at this many events (a Redis entry is never split, "
+            "so a batch read from blocks may pass it by up to one block)."
+        ),
+    ] = 1000,
     batch_ms: Annotated[
         float, typer.Option(help="... or this many ms after its first event.")
     ] = 2.0,
@@ -185,9 +192,17 @@ def publish_command(
     input_path: Annotated[Path, typer.Argument(metavar="FILE", help="Events file to publish.")],
     to: Annotated[str, typer.Option(help="redis://host:port/prefix")],
     partitions: Annotated[int, typer.Option(help="Number of partitions (streams).")] = 4,
+    rows_per_message: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Events per stream entry, as an Arrow IPC block; 1 writes each event as "
+            "one JSON object (field e), the form any producer can write.",
+        ),
+    ] = ROWS_PER_MESSAGE,
 ) -> None:
     """Publish an events file to Redis Streams, partitioned by instrument."""
-    counts = publish(input_path, to, partitions)
+    counts = publish(input_path, to, partitions, rows_per_message=rows_per_message)
     console().print(
         f"published {sum(counts):,} events to {partitions} partitions: "
         + ", ".join(f"{k}: {n:,}" for k, n in enumerate(counts))

@@ -44,7 +44,7 @@ def setup(hybrid: Hybrid, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     return work / "model", day, alerts
 
 
-def tapewatch(*args: str | Path, cwd: Path) -> subprocess.Popen[str]:
+def tapewatch(*args: str | Path | int, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tapewatch.cli.app", *map(str, args)],
         cwd=cwd,
@@ -63,19 +63,33 @@ def stream_args(url: str, model: Path, partitions: str, name: str) -> list[str |
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("rows_per_message", [1, 300])
 def test_publish_partitions_by_instrument(
-    redis_url: str, setup: tuple[Path, Path, pa.Table]
+    redis_url: str, setup: tuple[Path, Path, pa.Table], rows_per_message: int
 ) -> None:
     _, day, _ = setup
-    url = f"{redis_url}/part-check"
-    counts = publish(day, url, PARTITIONS)
+    url = f"{redis_url}/part-check-{rows_per_message}"
+    counts = publish(day, url, PARTITIONS, rows_per_message=rows_per_message)
     assert sum(counts) == pq.read_metadata(day).num_rows
     client = redis.Redis.from_url(redis_url)
+    published, sizes = [], []
     for k in range(PARTITIONS):
-        entries = client.xrange(f"part-check:{k}")
-        assert len(entries) == counts[k]
-        instruments = {json.loads(fields[b"e"])["instrument_id"] for _, fields in entries}
-        assert all(partition_of(i, PARTITIONS) == k for i in instruments)
+        entries = client.xrange(f"part-check-{rows_per_message}:{k}")
+        rows = [row for _, fields in entries for row in _rows(fields)]
+        assert len(rows) == counts[k]
+        assert {partition_of(r["instrument_id"], PARTITIONS) for r in rows} <= {k}
+        published += rows
+        sizes += [len(_rows(fields)) for _, fields in entries]
+    assert max(sizes) == rows_per_message
+    ids = [r["transaction_id"] for r in published]
+    assert sorted(ids) == sorted(pq.read_table(day, columns=["transaction_id"])[0].to_pylist())
+
+
+def _rows(fields: dict[bytes, bytes]) -> list[dict[str, Any]]:
+    if b"e" in fields:
+        return [json.loads(fields[b"e"])]
+    rows: list[dict[str, Any]] = pa.ipc.open_stream(fields[b"a"]).read_all().to_pylist()
+    return rows
 
 
 def test_two_workers_on_disjoint_partitions_raise_exactly_the_batch_alerts(
@@ -83,7 +97,13 @@ def test_two_workers_on_disjoint_partitions_raise_exactly_the_batch_alerts(
 ) -> None:
     model, day, expected = setup
     url = f"{redis_url}/two-workers"
-    publish(day, url, PARTITIONS)
+    # the first part of the day one JSON event an entry, the rest in blocks: both in order
+    table = pq.read_table(day)
+    cut = table.num_rows // 3
+    pq.write_table(table.slice(0, cut), tmp_path / "first.parquet")
+    pq.write_table(table.slice(cut), tmp_path / "rest.parquet")
+    publish(tmp_path / "first.parquet", url, PARTITIONS, rows_per_message=1)
+    publish(tmp_path / "rest.parquet", url, PARTITIONS, rows_per_message=700)
     workers = [
         tapewatch(*stream_args(url, model, parts, f"w{i}"), cwd=tmp_path)
         for i, parts in enumerate(["0-1", "2-3"])
@@ -104,7 +124,13 @@ def test_a_worker_killed_mid_stream_restarts_and_loses_or_doubles_nothing(
 ) -> None:
     model, day, expected = setup
     url = f"{redis_url}/sigkill"
-    publish(day, url, PARTITIONS)
+    published = tapewatch(
+        "publish", day, "--to", url, "--partitions", PARTITIONS, "--rows-per-message", 400,
+        cwd=tmp_path,
+    )  # fmt: skip
+    out, err = published.communicate(timeout=120)
+    assert published.returncode == 0, err
+    assert f"published {pq.read_metadata(day).num_rows:,} events to 4 partitions" in out
     args = stream_args(url, model, "0-3", "w")
     first = tapewatch(*args, cwd=tmp_path)
     checkpoint = tmp_path / "w-ckpt" / "checkpoint.pkl"
@@ -148,16 +174,32 @@ def test_a_malformed_message_goes_to_the_dead_letter_stream_and_the_worker_goes_
     bad_id = client.xadd("bad:0", {"e": b"{not json"}).decode()
     negative = client.xadd("bad:0", {"e": json.dumps({**good, "price": -1.0})}).decode()
     client.xadd("bad:0", {"e": json.dumps(good)})
+    later = {**good, "transaction_id": "T2", "timestamp": "2026-03-04T14:00:01Z"}
+    block = pa.Table.from_pylist([later, {**later, "transaction_id": "T3", "quantity": -5}])
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, block.schema) as writer:
+        writer.write_table(block)
+    in_block = client.xadd("bad:0", {"a": sink.getvalue().to_pybytes()}).decode()
+    not_arrow = client.xadd("bad:0", {"a": b"not arrow"}).decode()
+    no_event = client.xadd("bad:0", {"x": b"1"}).decode()
     run = tapewatch(*stream_args(f"{redis_url}/bad", model, "0", "bad"), cwd=tmp_path)
     out, err = run.communicate(timeout=120)
     assert run.returncode == 0, err
-    assert "1 events scored, 2 dead letters" in " ".join(out.split())
+    assert "2 events scored, 5 dead letters" in " ".join(out.split())
     letters = client.xrange("bad:deadletter")
     assert [e[1][b"message_id"].decode() for e in letters] == [
         f"bad:0/{bad_id}",
         f"bad:0/{negative}",
+        f"bad:0/{in_block}#1",
+        f"bad:0/{not_arrow}",
+        f"bad:0/{no_event}",
     ]
-    assert b"price" in letters[1][1][b"field"]
+    reasons = [(e[1][b"field"], e[1][b"reason"]) for e in letters]
+    assert reasons[1][0] == b"price"
+    assert reasons[2][0] == b"quantity"
+    assert b"Arrow IPC" in reasons[3][1]
+    assert b"expected field e or a" in reasons[4][1]
+    assert client.xpending("bad:0", "surveillance")["pending"] == 0
 
 
 def test_a_running_worker_serves_its_figures_on_metrics(
