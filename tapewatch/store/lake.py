@@ -40,6 +40,9 @@ _SEGMENT = re.compile(r"^seg-(\d{10})-")
 #: columns with few distinct values, dictionary-encoded in the files; the ids that are
 #: nearly all distinct are not (encoding them cost a third of writing, and saved nothing)
 _DICTIONARY = ["trader_id", "order_status", "side", "predicted_type"]
+#: columns with min/max statistics: the one `window` filters on inside files (the others
+#: cost 17 % of writing and no reader used them)
+_STATISTICS = ["timestamp"]
 
 
 class ScoredLake:
@@ -98,7 +101,12 @@ class ScoredLake:
             directory.mkdir(parents=True)
             # a file at a time: pyarrow's dataset writer held the GIL for milliseconds at a
             # stretch (a stream writes its lake on a thread beside scoring)
-            pq.write_table(data.take(rows), directory / name, use_dictionary=_DICTIONARY)
+            pq.write_table(
+                data.take(rows),
+                directory / name,
+                use_dictionary=_DICTIONARY,
+                write_statistics=_STATISTICS,
+            )
         for path in sorted(staging.rglob("*.parquet")):
             target = self.root / path.relative_to(staging)
             target.parent.mkdir(parents=True, exist_ok=True)
