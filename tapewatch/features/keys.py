@@ -64,7 +64,7 @@ class KeyIndex:
                 if encoded.num_chunks
                 else pa.array([], pa.dictionary(pa.int32(), pa.string()))
             )
-        slot_of_unique = self._lookup_each(encoded.dictionary.to_pylist())
+        slot_of_unique = self._lookup_distinct(encoded.dictionary.to_pylist())
         indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
         if len(slot_of_unique) == 0:
             return np.full(len(indices), -1, dtype=np.int64)
@@ -80,6 +80,15 @@ class KeyIndex:
         if new:
             self._allocate(new)
         return np.array([-1 if k is None else get(k, -1) for k in keys], dtype=np.int64)
+
+    def _lookup_distinct(self, keys: list[str]) -> npt.NDArray[np.int64]:
+        """`lookup` of distinct keys, none null (a dictionary's values): the same slots as
+        `_lookup_each`, without its de-duplication and null checks (half its cost)."""
+        slot_of = self._slot_of
+        new = [k for k in keys if k not in slot_of]
+        if new:
+            self._allocate(new)
+        return np.fromiter(map(slot_of.__getitem__, keys), dtype=np.int64, count=len(keys))
 
     def _allocate(self, keys: list[str]) -> list[int]:
         """Slots for keys not seen before: freed slots first (last freed first), then new."""

@@ -14,7 +14,7 @@ from tapewatch.features.keys import SMALL_BATCH, KeyIndex
 KEYS = st.sampled_from([f"k{i}" for i in range(12)])
 STEP = st.one_of(
     # up to twice SMALL_BATCH keys: both ways of looking keys up
-    st.tuples(st.just("lookup"), st.lists(st.one_of(KEYS, st.none()), max_size=32)),
+    st.tuples(st.just("lookup"), st.lists(st.one_of(KEYS, st.none()), max_size=2 * SMALL_BATCH)),
     st.tuples(st.just("release"), st.lists(KEYS, max_size=5, unique=True)),
 )
 
