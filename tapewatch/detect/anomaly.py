@@ -112,7 +112,7 @@ class AnomalyDetector:
         center, scale = self.scaling
         out = _magnitudes(features, self._column_index)
         # numpy's log1p runs in SIMD: a compiled loop calling it per value cost 0.41 µs an
-        # event (52 columns), this whole function 0.1
+        # event (52 columns), this whole function 0.24
         np.log1p(out, out=out)
         _signed_scaled(out, features, self._column_index, center, scale)
         return out
