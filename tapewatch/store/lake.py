@@ -95,18 +95,24 @@ class ScoredLake:
         name = f"seg-{segment:010d}-{tag + '-' if tag else ''}0.parquet"
         # the date and instrument are in the path (hive partitioning), not in the files
         data = table.drop_columns(["instrument_id"])
-        for (date, instrument), rows in _partitions(table):
+        partitions = list(_partitions(table))
+        # one take in partition order, then a slice per partition: a take per partition
+        # cost 128 ms for 500,000 events, this 90 (and lets go of the GIL as it goes)
+        ordered = data.take(np.concatenate([rows for _, rows in partitions]))
+        offset = 0
+        for (date, instrument), rows in partitions:
             directory = staging / f"date={quote(date, safe='')}"
             directory = directory / f"instrument_id={quote(instrument, safe='')}"
             directory.mkdir(parents=True)
             # a file at a time: pyarrow's dataset writer held the GIL for milliseconds at a
             # stretch (a stream writes its lake on a thread beside scoring)
             pq.write_table(
-                data.take(rows),
+                ordered.slice(offset, len(rows)),
                 directory / name,
                 use_dictionary=_DICTIONARY,
                 write_statistics=_STATISTICS,
             )
+            offset += len(rows)
         for path in sorted(staging.rglob("*.parquet")):
             target = self.root / path.relative_to(staging)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -29,12 +29,13 @@ def _batch(start_us: int, n: int, instrument: str) -> tuple[pa.Table, pa.Table]:
 def test_files_keep_time_statistics_and_a_window_reads_only_its_rows(tmp_path: Path) -> None:
     lake = ScoredLake(tmp_path / "lake")
     day = 1_772_582_400_000_000  # 2026-03-04 00:00 UTC
-    for instrument in ("AAA", "BBB"):
+    for instrument in ("AAA", "BBB", "AAA"):  # three batches, AAA's rows in two of them
         lake.append(*_batch(day + 3_600_000_000, 50, instrument))
-    assert lake.flush(1) == 100
+    assert lake.flush(1) == 150
     files = sorted((tmp_path / "lake").rglob("*.parquet"))
     assert [f.parent.name for f in files] == ["instrument_id=AAA", "instrument_id=BBB"]
     for path in files:
+        assert pq.read_metadata(path).num_row_groups == 1
         meta = pq.read_metadata(path).row_group(0)
         columns = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
         stats = columns["timestamp"].statistics
