@@ -266,8 +266,11 @@ def _walk(
             node = at[i]
             split = nodes[node, 2]
             v = x[rows[i], split & FEATURE_BITS]
-            right = (split >= 0) if np.isnan(v) else not (v < conditions[node, 3])
-            at[i] = nodes[node, 1 if right else 0]
+            # right when at or above the split, or missing and sent right by default, as
+            # a number indexing the children: a conditional here compiled to branches
+            # (the screen's cascade took 1.31 µs a row, this 1.01)
+            right = np.int64((v >= conditions[node, 3]) | ((v != v) & (split >= 0)))
+            at[i] = nodes[node, right]
 
 
 @njit(cache=True, nogil=True)
@@ -355,7 +358,7 @@ def _path_contributions(x: F32, roots: I64, tables: tuple[I32, F32], means: F32,
                 split = nodes[node, 2]
                 f = split & FEATURE_BITS
                 v = x[r, f]
-                right = (split >= 0) if np.isnan(v) else not (v < conditions[node, 3])
-                child = nodes[node, 1 if right else 0]
+                right = np.int64((v >= conditions[node, 3]) | ((v != v) & (split >= 0)))
+                child = nodes[node, right]
                 out[r, f] += means[child] - means[node]
                 node = child
