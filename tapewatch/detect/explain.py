@@ -113,13 +113,13 @@ def describe(name: str, value: float | None) -> str:
     """A feature's value in words an analyst can check."""
     if value is None or not math.isfinite(value):
         return f"{name} not available"
-    return PHRASES.get(name, name + " = {v:.3g}").format(**_placeholders(name, value))
+    return PHRASES.get(name, name + " = {v:.3g}").format_map(_Placeholders(name, value))
 
 
 def shown_value(name: str, value: float) -> str:
     """A value in the units its feature's phrase shows (seconds, ratio, share...)."""
     template = PHRASES.get(name, "{v:.3g}")
-    values = _placeholders(name, value)
+    values = _Placeholders(name, value)
     for key, show in _SHOWN:
         if "{" + key in template:
             return show(values)
@@ -137,31 +137,51 @@ _SHOWN: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
 )
 
 
-def _placeholders(name: str, value: float) -> dict[str, Any]:
-    # math, not numpy: on one float numpy's functions cost a microsecond each, and an
-    # alert's explanation builds these a dozen times
+class _Placeholders(dict[str, Any]):
+    """A feature value's placeholders, each computed when a phrase first asks for it (a
+    phrase uses one or two of them; computing all nine for each took a third of the
+    text's time). With math, not numpy: on one float numpy's functions cost a
+    microsecond each."""
+
+    def __init__(self, name: str, value: float) -> None:
+        super().__init__(v=value)
+        self.name = name
+
+    def __missing__(self, key: str) -> Any:
+        got = _PLACEHOLDER[key](self.name, self["v"])
+        self[key] = got
+        return got
+
+
+def _seconds(name: str, value: float) -> str:
     secs = (
         math.expm1(min(value, 700.0))  # past 709 it would overflow a float
         if name.startswith("log_") or name == "cancelled_lifetime_mean"
         else value
     )
-    decayed = -math.log(max(value, 1e-9)) if value > 0 else 0.0  # seconds per unit of tau
-    return {
-        "v": value,
-        "pct": f"{value:.0%}",
-        "secs": f"{secs:.2f}",
-        "ratio": math.exp(min(value, 50.0)),
-        "mins": f"{value / 60:.1f}",
-        "ago": f"{max(decayed, 0.0):.2f} s" if value > 0 else "long",
-        "ago300": f"{max(300.0 * decayed, 0.0):.1f} s" if value > 0 else "long",
-        "yesno": "a" if value >= 0.5 else "not a",
-        "matched": (
-            "crosses, one to one and in full, an order placed inside the spread "
-            f"{max(2.0 * decayed, 0.0):.2f} s before"
-            if value > 0
-            else "not a one-to-one cross of an order placed inside the spread"
-        ),
-    }
+    return f"{secs:.2f}"
+
+
+def _decayed(value: float) -> float:
+    """Seconds per unit of tau since a decayed mark was set."""
+    return -math.log(max(value, 1e-9)) if value > 0 else 0.0
+
+
+_PLACEHOLDER: dict[str, Callable[[str, float], Any]] = {
+    "pct": lambda _, v: f"{v:.0%}",
+    "secs": _seconds,
+    "ratio": lambda _, v: math.exp(min(v, 50.0)),
+    "mins": lambda _, v: f"{v / 60:.1f}",
+    "ago": lambda _, v: f"{max(_decayed(v), 0.0):.2f} s" if v > 0 else "long",
+    "ago300": lambda _, v: f"{max(300.0 * _decayed(v), 0.0):.1f} s" if v > 0 else "long",
+    "yesno": lambda _, v: "a" if v >= 0.5 else "not a",
+    "matched": lambda _, v: (
+        "crosses, one to one and in full, an order placed inside the spread "
+        f"{max(2.0 * _decayed(v), 0.0):.2f} s before"
+        if v > 0
+        else "not a one-to-one cross of an order placed inside the spread"
+    ),
+}
 
 
 def top_reasons(
