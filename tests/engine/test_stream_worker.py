@@ -22,7 +22,14 @@ from tapewatch.engine.batch import score_events
 from tapewatch.engine.checkpoint import CheckpointStore
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
 from tapewatch.engine.sources import Chunk, FileSource, file_source_from_url
-from tapewatch.engine.stream import BatchPolicy, FileDeadLetters, StreamWorker, merge_chunks
+from tapewatch.engine.stream import (
+    LARGE_LAKE_BATCH,
+    BatchPolicy,
+    FileDeadLetters,
+    StreamWorker,
+    _combined,
+    merge_chunks,
+)
 from tapewatch.learn.registry import ModelBundle
 from tapewatch.monitor.live import StreamMetrics
 from tapewatch.schema.jsonl_reader import parse_jsonl
@@ -327,3 +334,15 @@ def test_a_batch_closes_its_window_after_its_first_event_arrived_not_after_it_wa
     assert not ended
     assert (source.reads == 1) is closes_at_once
     assert len(chunks) == source.reads
+
+
+def test_the_writer_combines_small_lake_batches_and_leaves_large_ones() -> None:
+    def batches(rows: int, n: int) -> list[pa.Table]:
+        return [pa.table({"x": list(range(k * rows, (k + 1) * rows))}) for k in range(n)]
+
+    small = _combined(batches(12, 64))
+    assert small.column("x").num_chunks == 1
+    large = _combined(batches(LARGE_LAKE_BATCH, 3))
+    assert large.column("x").num_chunks == 3
+    for table, n in ((small, 12 * 64), (large, 3 * LARGE_LAKE_BATCH)):
+        assert table.column("x").to_pylist() == list(range(n))
