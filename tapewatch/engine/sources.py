@@ -177,13 +177,17 @@ class FileSource:
             paced = self.rate is not None or self.speed is not None
             blocks = iter_raw_batches(self.path, PACED_BLOCK if paced else BLOCK)
             self._batches = ReadAhead(blocks)
-            self._start_ns = time.monotonic_ns()
         while True:
             if self._pending is None:
                 self._pending = next(self._batches, None)
                 if self._pending is None:
                     self._ended = True
                     return None
+                if not self._start_ns:
+                    # the replay starts once its first rows are read, not while the file
+                    # is opened (a row group is read whole: 50-100 ms for 600,000 rows,
+                    # which every event due meanwhile would wait for)
+                    self._start_ns = time.monotonic_ns()
             raw = self._pending
             if self._row >= self._skip:
                 if self._pending_due is None and (self.rate or self.speed):
