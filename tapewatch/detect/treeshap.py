@@ -28,7 +28,7 @@ from tapewatch.detect.forest import F32, FEATURE_BITS, I32, I64, Forest
 MAX_TABLE_VALUES = 16_000_000
 #: a leaf's entries are padded to this many features (zeros, added to feature 0) where its
 #: forest is no deeper: a loop of fixed length, unrolled, no branch mispredicted on a
-#: leaf's own count (0.227 -> 0.155 ms a row on the demo's screen, with the narrow types)
+#: leaf's own count (0.220 -> 0.164 ms a row on the demo's screen, with the narrow types)
 UNROLLED = 6
 #: feature numbers are stored in a byte
 MAX_FEATURES = 256

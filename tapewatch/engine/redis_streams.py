@@ -284,27 +284,27 @@ class RedisSource:
 
 @dataclass(frozen=True)
 class Entry:
-    """One stream entry: its id, and its event (JSON) or its block of events (IPC)."""
+    """One stream entry: its id, and its event (JSON), its block of events (IPC table)
+    or why it cannot be read."""
 
     id: str
-    field: bytes
-    payload: bytes
     #: events it holds (an entry that cannot be read counts as one, its dead letter)
     rows: int = 1
+    event: bytes = b""
     table: pa.Table | None = None
     error: str = ""
 
 
 def _entry(entry_id: str, field: bytes, payload: bytes) -> Entry:
     if field == FIELD:
-        return Entry(entry_id, field, payload)
+        return Entry(entry_id, event=payload)
     if field != BLOCK_FIELD:
-        return Entry(entry_id, field, payload, error="no event: expected field e or a")
+        return Entry(entry_id, error="no event: expected field e or a")
     try:
         table = pa.ipc.open_stream(payload).read_all()
     except (pa.ArrowException, ValueError, OSError) as exc:
-        return Entry(entry_id, field, payload, error=f"not an Arrow IPC block: {exc}")
-    return Entry(entry_id, field, payload, table.num_rows, table)
+        return Entry(entry_id, error=f"not an Arrow IPC block: {exc}")
+    return Entry(entry_id, table.num_rows, table=table)
 
 
 def _runs(items: list[Entry]) -> Iterator[list[Entry]]:
@@ -335,7 +335,7 @@ def _chunk(stream: str, run: list[Entry], prefix: str) -> Chunk:
     positions = {stream: run[-1].id}
     kind, _ = _kind(run[0])
     if kind == "json":
-        raw = parse_jsonl(b"\n".join(e.payload.replace(b"\n", b" ") for e in run), 1, prefix)
+        raw = parse_jsonl(b"\n".join(e.event.replace(b"\n", b" ") for e in run), 1, prefix)
         ids = tuple(f"{stream}/{e.id}" for e in run)
         return Chunk(raw, positions, np.full(raw.num_rows, now, dtype=np.int64), ids)
     if kind == "unreadable":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -97,25 +96,25 @@ class ScoredLake:
         name = f"seg-{segment:010d}-{tag + '-' if tag else ''}0.parquet"
         # the date and instrument are in the path (hive partitioning), not in the files
         data = table.drop_columns(["instrument_id"])
-        partitions = list(_partitions(table))
+        order, partitions = _partitions(table)
         # one take in partition order, then a slice per partition: a take per partition
         # cost 128 ms for 500,000 events, this 90 (and lets go of the GIL as it goes); a
         # file must be one row group, so the take's result is one chunk (as it comes)
-        ordered = data.take(np.concatenate([rows for _, rows in partitions])).combine_chunks()
+        ordered = data.take(order).combine_chunks()
         offset = 0
-        for (date, instrument), rows in partitions:
+        for date, instrument, size in partitions:
             directory = staging / f"date={quote(date, safe='')}"
             directory = directory / f"instrument_id={quote(instrument, safe='')}"
             directory.mkdir(parents=True)
             # a file at a time: pyarrow's dataset writer held the GIL for milliseconds at a
             # stretch (a stream writes its lake on a thread beside scoring)
             pq.write_table(
-                ordered.slice(offset, len(rows)),
+                ordered.slice(offset, size),
                 directory / name,
                 use_dictionary=_DICTIONARY,
                 write_statistics=_STATISTICS,
             )
-            offset += len(rows)
+            offset += size
         for path in sorted(staging.rglob("*.parquet")):
             target = self.root / path.relative_to(staging)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -162,23 +161,28 @@ class ScoredLake:
         return ds.dataset(self.root, format="parquet", partitioning="hive")
 
 
-def _partitions(table: pa.Table) -> Iterator[tuple[tuple[str, str], npt.NDArray[np.int64]]]:
-    """((UTC date, instrument), its rows in order) of every partition a table touches."""
+def _partitions(table: pa.Table) -> tuple[npt.NDArray[np.int64], list[tuple[str, str, int]]]:
+    """The table's rows in partition order (each partition's rows in their order), and
+    each partition's UTC date, instrument and number of rows, in that order."""
     # the days as numbers, and as text only once each (a cast of every row to text was
     # two thirds of this function)
     days = pc.cast(table.column("timestamp"), pa.date32())
     keys = [pc.dictionary_encode(c).combine_chunks() for c in (days, table["instrument_id"])]
     codes = [k.indices.to_numpy(zero_copy_only=False).astype(np.int64) for k in keys]
     date_names = _utc_dates(keys[0].dictionary).to_pylist()
-    combined = codes[0] * len(keys[1].dictionary) + codes[1]
+    instruments = keys[1].dictionary.to_pylist()
+    combined = codes[0] * len(instruments) + codes[1]
     if combined.max(initial=0) < 2**15:  # numpy sorts 16-bit integers by radix
         combined = combined.astype(np.int16)
     order = np.argsort(combined, kind="stable")
     starts = np.flatnonzero(np.diff(combined[order], prepend=-1))
-    for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
-        first = order[start]
-        key = (date_names[codes[0][first]], keys[1].dictionary[codes[1][first]].as_py())
-        yield key, order[start:end]
+    sizes = np.diff(np.append(starts, len(order))).tolist()
+    firsts = order[starts]
+    parts = [
+        (date_names[codes[0][first]], instruments[codes[1][first]], size)
+        for first, size in zip(firsts.tolist(), sizes, strict=True)
+    ]
+    return order, parts
 
 
 def _utc_dates(timestamps: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
