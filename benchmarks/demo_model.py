@@ -10,6 +10,7 @@ from pathlib import Path
 import tapewatch
 from tapewatch.cli.demo import TRAINING_MIX
 from tapewatch.detect.anomaly import AutoencoderConfig
+from tapewatch.detect.scoring import ScoringConfig
 from tapewatch.learn.registry import ModelBundle, load_model, save_model
 from tapewatch.learn.workflow import train_on_events
 from tapewatch.synth import AbuseMix, MarketConfig, generate_market
@@ -20,12 +21,14 @@ QUIET_MIX = AbuseMix(**{f.name: getattr(AbuseMix(), f.name) / 10 for f in fields
 CACHE = Path("tapewatch-data/bench-cache")
 
 
-def train_like_demo(n_events: int, *, seed: int = 7, n_threads: int = 0) -> ModelBundle:
+def train_like_demo(
+    n_events: int, *, seed: int = 7, n_threads: int = 0, scoring: ScoringConfig | None = None
+) -> ModelBundle:
     """Train on a generated day with the demo's mix, XGBoost and the autoencoder; saved and
     loaded as `score` loads it."""
     day = generate_market(MarketConfig(n_events=n_events, seed=seed, mix=TRAINING_MIX))
     outcome = train_on_events(
-        day, data_path="bench", data_hash="bench", ae_config=AutoencoderConfig()
+        day, data_path="bench", data_hash="bench", ae_config=AutoencoderConfig(), scoring=scoring
     )
     with tempfile.TemporaryDirectory() as tmp:
         save_model(outcome.bundle, Path(tmp))

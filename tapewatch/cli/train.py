@@ -53,6 +53,13 @@ def train(
     ensemble_weight: Annotated[
         float, typer.Option(help="w in score = w * xgb_score + (1 - w) * ae_score.")
     ] = ScoringConfig.ensemble_weight,
+    target_fpr: Annotated[
+        float,
+        typer.Option(
+            help="Share of the normal validation events the alert thresholds let through: "
+            "the alert budget. 0.005 is the rate `tapewatch evaluate` reports recall at."
+        ),
+    ] = ScoringConfig.target_fpr,
     deadletter_dir: DeadLetterDir = DEFAULT_DEADLETTER,
     quiet: Quiet = False,
 ) -> None:
@@ -69,7 +76,7 @@ def train(
         out_console=console(),
         ae_config=AutoencoderConfig(window=window, seed=seed) if autoencoder else None,
         unlabelled=unlabelled,
-        scoring=ScoringConfig(ensemble_weight=ensemble_weight),
+        scoring=ScoringConfig(ensemble_weight=ensemble_weight, target_fpr=target_fpr),
     )
 
 

@@ -22,11 +22,13 @@ from tapewatch.monitor.metrics import (
     EpisodeOutcomes,
     FloatArray,
     IntArray,
+    Interval,
     average_precision,
     episode_outcomes,
     f1,
     mean_defined,
     ratio,
+    recall_interval,
     threshold_at_fpr,
 )
 from tapewatch.schema.enums import TYPOLOGIES, ManipulationType
@@ -48,8 +50,9 @@ class TypologyMetrics:
     are this typology. ``event_recall``: among this typology's events, the share flagged
     (as any type). ``pr_auc``: average precision of ``score`` for this typology's events
     against NONE events. ``episode_recall``: share of episodes with any event flagged;
-    ``episode_recall_at_fpr``: with any event at or above the FPR threshold.
-    ``typology_accuracy``: share of caught episodes whose flagged events' strict-majority
+    ``episode_recall_at_fpr``: with any event at or above the FPR threshold, and
+    ``episode_recall_at_fpr_interval`` its 95 % Wilson interval (how far a recall measured on
+    this many episodes can be from the true one). ``typology_accuracy``: share of caught episodes whose flagged events' strict-majority
     ``predicted_type`` is this typology. ``flag_rate``: share of all events flagged and
     predicted as this typology.
     """
@@ -68,6 +71,7 @@ class TypologyMetrics:
     n_flagged: int
     n_caught: int
     n_caught_at_fpr: int
+    episode_recall_at_fpr_interval: Interval | None
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,9 @@ class OverallMetrics:
     is average precision of ``score`` for manipulation against NONE events;
     ``macro_episode_recall`` (and ``..._at_fpr``) average the per-typology episode recalls
     over typologies that have episodes; ``false_positive_rate`` is the share of NONE
-    events flagged at the model's own threshold.
+    events flagged at the model's own threshold. ``event_precision_at_fpr`` is the share of
+    manipulation among the events at or above the FPR threshold: the precision that goes
+    with ``episode_recall_at_fpr``.
     """
 
     n_events: int
@@ -98,6 +104,8 @@ class OverallMetrics:
     n_flagged: int
     n_caught: int
     n_caught_at_fpr: int
+    episode_recall_at_fpr_interval: Interval | None
+    event_precision_at_fpr: float | None
 
 
 @dataclass(frozen=True)
@@ -220,7 +228,7 @@ def evaluate(
 
     type_pr_aucs, overall_pr_auc = _pr_aucs(events)
     rows = _typology_rows(events, outcomes, type_pr_aucs)
-    overall = _overall(events, outcomes, rows, overall_pr_auc)
+    overall = _overall(events, outcomes, rows, overall_pr_auc, above)
 
     n_alerts: int | None = None
     n_real: int | None = None
@@ -422,6 +430,9 @@ def _typology_rows(
                 n_flagged=int(n_predicted[code]),
                 n_caught=int(n_caught[code]),
                 n_caught_at_fpr=int(n_caught_fpr[code]),
+                episode_recall_at_fpr_interval=recall_interval(
+                    int(n_caught_fpr[code]), int(n_episodes[code])
+                ),
             )
         )
     return tuple(rows)
@@ -432,8 +443,9 @@ def _overall(
     outcomes: EpisodeOutcomes,
     rows: tuple[TypologyMetrics, ...],
     pr_auc: float | None,
+    above: BoolArray,
 ) -> OverallMetrics:
-    """The pooled row over all typologies."""
+    """The pooled row over all typologies (``above``: events at or above the FPR threshold)."""
     is_manip = events.true != _NONE
     flagged = events.flagged
     n_flagged = int(np.count_nonzero(flagged))
@@ -463,6 +475,10 @@ def _overall(
         n_flagged=n_flagged,
         n_caught=n_caught,
         n_caught_at_fpr=n_caught_fpr,
+        episode_recall_at_fpr_interval=recall_interval(n_caught_fpr, outcomes.n_episodes),
+        event_precision_at_fpr=ratio(
+            int(np.count_nonzero(above & is_manip)), int(np.count_nonzero(above))
+        ),
     )
 
 

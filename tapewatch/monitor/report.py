@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tapewatch.monitor.evaluation import EvaluationReport, OverallMetrics, TypologyMetrics
+from tapewatch.monitor.metrics import Interval
 
 #: Shown for an undefined figure.
 MISSING = "–"
@@ -26,11 +27,19 @@ def format_decimal(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}f}"
 
 
+def format_interval(interval: Interval | None) -> str:
+    """Format an interval of shares like ``92.3-99.4``; None as a dash."""
+    if interval is None:
+        return MISSING
+    return f"{100.0 * interval.low:.1f}-{100.0 * interval.high:.1f}"
+
+
 def _cells(row: TypologyMetrics | OverallMetrics) -> list[str]:
     """The metric cells shared by typology rows and the overall row."""
     return [
         f"{row.n_episodes:,}",
         format_percent(row.episode_recall_at_fpr),
+        format_interval(row.episode_recall_at_fpr_interval),
         format_percent(row.episode_recall),
         format_percent(row.typology_accuracy),
         format_percent(row.event_precision),
@@ -47,6 +56,7 @@ def build_table(report: EvaluationReport) -> Table:
     for name in (
         "episodes",
         "ep. recall @ FPR",
+        "95% interval",
         "ep. recall",
         "typology acc.",
         "event P",
@@ -80,7 +90,9 @@ def summary_lines(report: EvaluationReport) -> list[str]:
             f"{format_percent(report.alert_precision)} · {per_10k} alerts per 10k events"
         )
     return [
-        f"FPR threshold {threshold} · flag rate {format_percent(overall.flag_rate, 2)} · " + alerts,
+        f"FPR threshold {threshold} · event precision at it "
+        f"{format_percent(overall.event_precision_at_fpr)}",
+        f"model threshold: flag rate {format_percent(overall.flag_rate, 2)} · " + alerts,
         f"{report.n_flagged:,} of {report.n_events:,} events flagged · FPR at model threshold "
         f"{format_percent(overall.false_positive_rate, 2)} · macro ep. recall "
         f"{format_percent(overall.macro_episode_recall)} "

@@ -123,9 +123,14 @@ def test_train_with_unlabelled_real_data_trains_the_autoencoder_on_it(workdir: P
 
 
 def test_training_without_the_autoencoder_scores_with_xgboost_alone(workdir: Path) -> None:
-    run = tapewatch("train", "--data", "train.parquet", "--no-autoencoder", "--out", "model-xgb", "--quiet", cwd=workdir)  # fmt: skip
+    # with a larger alert budget than the default model's (same data and seed)
+    run = tapewatch("train", "--data", "train.parquet", "--no-autoencoder", "--target-fpr", "0.02", "--out", "model-xgb", "--quiet", cwd=workdir)  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert not (workdir / "model-xgb" / "autoencoder.onnx").exists()
+    scoring = json.loads((workdir / "model-xgb" / "manifest.json").read_text())["scoring"]
+    default = json.loads((workdir / "model" / "manifest.json").read_text())["scoring"]
+    assert (scoring["target_fpr"], default["target_fpr"]) == (0.02, 0.003)
+    assert scoring["alert_threshold"] < default["alert_threshold"]
     run = tapewatch("score", "test.csv", "--model", "model-xgb", "--out", "s-xgb.parquet", "--quiet", cwd=workdir)  # fmt: skip
     assert run.returncode == 0, run.stderr
     scores = pq.read_table(workdir / "s-xgb.parquet")

@@ -83,6 +83,21 @@ def test_an_episode_with_one_event_above_the_threshold_is_caught(
     assert spoofing.episode_recall_at_fpr == pytest.approx(2 / 2)
     assert spoofing.n_caught == 1
     assert spoofing.n_caught_at_fpr == 2
+    # Wilson's interval of 2 of 2: from 1 / (1 + z^2 / 2) to 1
+    interval = spoofing.episode_recall_at_fpr_interval
+    assert interval is not None
+    assert (interval.low, interval.high) == pytest.approx((0.3424, 1.0), abs=1e-4)
+
+
+def test_event_precision_at_the_fpr_threshold(report: EvaluationReport) -> None:
+    # At or above 0.995: NONE 0.995-0.999 (5), S1's 0.998, S2's 0.996 and L1's 0.999,
+    # 0.9999 and 0.9995: 5 of 10 are manipulation, whatever the model flagged.
+    assert report.overall.event_precision_at_fpr == pytest.approx(5 / 10)
+    assert report.overall.event_precision == pytest.approx(4 / 7)
+    # 3 of 4 episodes caught at the FPR threshold
+    interval = report.overall.episode_recall_at_fpr_interval
+    assert interval is not None
+    assert interval.low < 0.75 < interval.high
 
 
 def test_per_typology_figures(report: EvaluationReport) -> None:
@@ -340,6 +355,7 @@ def test_to_dict_is_plain_json(report: EvaluationReport) -> None:
     assert data["typologies"][2]["typology"] == "WASH_TRADING"
     assert data["typologies"][2]["event_precision"] is None
     assert data["overall"]["n_episodes"] == 4
+    assert data["typologies"][0]["episode_recall_at_fpr_interval"]["high"] == 1.0
     assert data["fpr_threshold"] == pytest.approx(0.995)
     assert json.loads(report.to_json()) == data
 

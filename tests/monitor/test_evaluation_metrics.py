@@ -8,7 +8,30 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score
 
-from tapewatch.monitor.metrics import average_precision, f1, mean_defined, ratio, threshold_at_fpr
+from tapewatch.monitor.metrics import (
+    Interval,
+    average_precision,
+    f1,
+    mean_defined,
+    ratio,
+    recall_interval,
+    threshold_at_fpr,
+)
+
+Z95 = 1.959963984540054  # the normal quantile of 0.975
+
+
+def as_pair(interval: Interval | None) -> tuple[float, float]:
+    assert interval is not None
+    return interval.low, interval.high
+
+
+def wilson_by_hand(k: int, n: int) -> tuple[float, float]:
+    """The Wilson score interval as textbooks write it."""
+    p = k / n
+    centre = p + Z95**2 / (2 * n)
+    spread = Z95 * np.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n))
+    return (centre - spread) / (1 + Z95**2 / n), (centre + spread) / (1 + Z95**2 / n)
 
 
 def share_at_or_above(scores: np.ndarray, threshold: float | None) -> float:
@@ -97,3 +120,25 @@ def test_undefined_figures_are_none() -> None:
     assert f1(0.5, 1.0) == pytest.approx(2 / 3)
     assert mean_defined([None, None]) is None
     assert mean_defined([None, 0.5, 1.0]) == 0.75
+
+
+def test_recall_interval_is_the_wilson_interval() -> None:
+    # 89 of 91 episodes: 97.8 %, and the data cannot tell it from 92 % or from 99 %.
+    interval = recall_interval(89, 91)
+    assert interval is not None
+    low, high = interval.low, interval.high
+    assert (low, high) == pytest.approx(wilson_by_hand(89, 91))
+    assert 0.92 < low < 0.93
+    assert 0.99 < high < 0.995
+    # all caught: the upper end is 1, the lower 1 / (1 + z^2 / n)
+    assert as_pair(recall_interval(5, 5)) == pytest.approx((1 / (1 + Z95**2 / 5), 1.0))
+    assert as_pair(recall_interval(0, 4)) == pytest.approx((0.0, wilson_by_hand(0, 4)[1]))
+    assert recall_interval(0, 0) is None
+
+
+@given(st.integers(1, 5000), st.data())
+def test_recall_interval_holds_the_recall(n: int, data: st.DataObject) -> None:
+    k = data.draw(st.integers(0, n))
+    low, high = as_pair(recall_interval(k, n))
+    assert 0.0 <= low <= k / n <= high <= 1.0
+    assert (low, high) == pytest.approx(wilson_by_hand(k, n), abs=1e-9)

@@ -46,11 +46,14 @@ def test_table_has_typologies_with_events_then_overall() -> None:
     assert "–" in wash  # precision undefined: nothing predicted as wash trading
     spoofing = next(line for line in text.splitlines() if "SPOOFING" in line)
     assert "50.0%" in spoofing  # one of two spoofing episodes caught
+    assert "9.5-90.5" in spoofing  # and the 95 % interval of one in two
+    assert "95% interval" in text
 
 
 def test_summary_line_has_threshold_rates_and_alerts() -> None:
     text = rendered()
     assert "FPR threshold 0.995" in text
+    assert "event precision at it" in text
     assert "flag rate" in text
     assert "alerts 2" in text
     assert "alert precision 50.0%" in text
