@@ -362,9 +362,20 @@ def _entries(reply: object) -> dict[str, list[Entry]]:
     for stream, items in pairs:  # type: ignore[attr-defined]
         name = stream.decode() if isinstance(stream, bytes) else str(stream)
         out[name] = [
-            _entry(entry_id.decode(), *_payload(fields)) for entry_id, fields in items if fields
+            _entry(entry_id.decode(), *_payload(fields)) if fields else _deleted(entry_id)
+            for entry_id, fields in items
         ]
     return out
+
+
+def _deleted(entry_id: bytes) -> Entry:
+    """A pending entry deleted before it was processed: a dead letter, so that the pending
+    pass goes on past it and its loss is on record."""
+    return Entry(
+        entry_id.decode(),
+        error="deleted from the stream before it was processed (XDEL or a trim): "
+        "its events are lost",
+    )
 
 
 def _payload(fields: list[bytes]) -> tuple[bytes, bytes]:

@@ -299,3 +299,45 @@ def test_a_slow_sink_leaves_the_backlog_in_redis_and_the_worker_bounded(
         assert buffered <= since_last
         assert unacked <= since_one_before
     assert same_alerts(worker.alerts_raised(), expected, any_order=True)
+
+
+def test_a_pending_entry_deleted_from_the_stream_is_a_dead_letter_and_the_rest_follow(
+    redis_url: str,
+) -> None:
+    """A worker dies holding entries; one is deleted (XDEL, or trimmed) before it comes back.
+    The restarted worker must still get every later pending entry, and say the deleted one's
+    events are gone rather than drop it silently."""
+    client = redis.Redis.from_url(redis_url)
+    event = {
+        "transaction_id": "T0", "timestamp": "2026-03-04T14:00:00Z", "order_id": "O1",
+        "trader_id": "A", "instrument_id": "X", "order_status": "NEW", "side": "BUY",
+        "order_type": "LIMIT", "price": 10.0, "quantity": 100, "trading_venue": "XLON",
+    }  # fmt: skip
+    ids = [
+        client.xadd("gone:0", {"e": json.dumps({**event, "transaction_id": f"T{k}"})}).decode()
+        for k in range(6)
+    ]
+    first = RedisSource(f"{redis_url}/gone", [0], "surveillance", "w1")
+    delivered = 0
+    while delivered < 6:  # read, never acknowledged: the worker dies here
+        chunk = first.read(100, 0.1)
+        assert chunk is not None
+        delivered += chunk.raw.num_rows
+    first.close()
+    client.xdel("gone:0", ids[1], ids[2])
+
+    again = RedisSource(f"{redis_url}/gone", [0], "surveillance", "w1")
+    rows: list[str] = []
+    letters: list[tuple[str, str]] = []
+    for _ in range(20):
+        chunk = again.read(1, 0.1)
+        if chunk is None or not chunk.ids:
+            break
+        rows += chunk.raw.table.column("transaction_id").to_pylist() if chunk.raw.num_rows else []
+        letters += [(chunk.ids[d.line - 1], d.reason) for d in chunk.raw.rejected]
+        again.commit(chunk.positions)
+    assert rows == ["T0", "T3", "T4", "T5"]
+    assert [message for message, _ in letters] == [f"gone:0/{ids[1]}", f"gone:0/{ids[2]}"]
+    assert all("deleted from the stream" in reason for _, reason in letters)
+    assert client.xpending("gone:0", "surveillance")["pending"] == 0
+    again.close()
