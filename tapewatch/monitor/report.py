@@ -28,18 +28,19 @@ def format_decimal(value: float | None, digits: int = 3) -> str:
 
 
 def format_interval(interval: Interval | None) -> str:
-    """Format an interval of shares like ``92.3-99.4``; None as a dash."""
+    """Format an interval of shares like ``92.3-99.4`` (``97.5-100`` at the top); None as a
+    dash."""
     if interval is None:
         return MISSING
-    return f"{100.0 * interval.low:.1f}-{100.0 * interval.high:.1f}"
+    return f"{100.0 * interval.low:.1f}-{100.0 * interval.high:.1f}".replace("100.0", "100")
 
 
 def _cells(row: TypologyMetrics | OverallMetrics) -> list[str]:
     """The metric cells shared by typology rows and the overall row."""
     return [
         f"{row.n_episodes:,}",
-        format_percent(row.episode_recall_at_fpr),
-        format_interval(row.episode_recall_at_fpr_interval),
+        f"{format_percent(row.episode_recall_at_fpr)}\n"
+        f"[dim]{format_interval(row.episode_recall_at_fpr_interval)}[/dim]",
         format_percent(row.episode_recall),
         format_percent(row.typology_accuracy),
         format_percent(row.event_precision),
@@ -55,8 +56,7 @@ def build_table(report: EvaluationReport) -> Table:
     table.add_column("typology", style="bold")
     for name in (
         "episodes",
-        "ep. recall @ FPR",
-        "95% interval",
+        "ep. recall @ FPR (95% CI)",
         "ep. recall",
         "typology acc.",
         "event P",

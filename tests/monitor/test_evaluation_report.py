@@ -46,8 +46,10 @@ def test_table_has_typologies_with_events_then_overall() -> None:
     assert "–" in wash  # precision undefined: nothing predicted as wash trading
     spoofing = next(line for line in text.splitlines() if "SPOOFING" in line)
     assert "50.0%" in spoofing  # one of two spoofing episodes caught
-    assert "9.5-90.5" in spoofing  # and the 95 % interval of one in two
-    assert "95% interval" in text
+    lines = text.splitlines()
+    under = lines[lines.index(spoofing) + 1]
+    assert "9.5-90.5" in under  # the 95 % interval of one in two, under the recall
+    assert "95% CI" in text
 
 
 def test_summary_line_has_threshold_rates_and_alerts() -> None:
