@@ -44,6 +44,14 @@ def setup(hybrid: Hybrid, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     return work / "model", day, alerts
 
 
+#: one valid event as a producer writes it to a stream
+EVENT = {
+    "transaction_id": "T1", "timestamp": "2026-03-04T14:00:00Z", "order_id": "O1",
+    "trader_id": "A", "instrument_id": "X", "order_status": "NEW", "side": "BUY",
+    "order_type": "LIMIT", "price": 10.0, "quantity": 100, "trading_venue": "XLON",
+}  # fmt: skip
+
+
 def tapewatch(*args: str | Path | int, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tapewatch.cli.app", *map(str, args)],
@@ -166,11 +174,7 @@ def test_a_malformed_message_goes_to_the_dead_letter_stream_and_the_worker_goes_
 ) -> None:
     model, _, _ = setup
     client = redis.Redis.from_url(redis_url)
-    good = {
-        "transaction_id": "T1", "timestamp": "2026-03-04T14:00:00Z", "order_id": "O1",
-        "trader_id": "A", "instrument_id": "X", "order_status": "NEW", "side": "BUY",
-        "order_type": "LIMIT", "price": 10.0, "quantity": 100, "trading_venue": "XLON",
-    }  # fmt: skip
+    good = EVENT
     bad_id = client.xadd("bad:0", {"e": b"{not json"}).decode()
     negative = client.xadd("bad:0", {"e": json.dumps({**good, "price": -1.0})}).decode()
     client.xadd("bad:0", {"e": json.dumps(good)})
@@ -308,13 +312,8 @@ def test_a_pending_entry_deleted_from_the_stream_is_a_dead_letter_and_the_rest_f
     The restarted worker must still get every later pending entry, and say the deleted one's
     events are gone rather than drop it silently."""
     client = redis.Redis.from_url(redis_url)
-    event = {
-        "transaction_id": "T0", "timestamp": "2026-03-04T14:00:00Z", "order_id": "O1",
-        "trader_id": "A", "instrument_id": "X", "order_status": "NEW", "side": "BUY",
-        "order_type": "LIMIT", "price": 10.0, "quantity": 100, "trading_venue": "XLON",
-    }  # fmt: skip
     ids = [
-        client.xadd("gone:0", {"e": json.dumps({**event, "transaction_id": f"T{k}"})}).decode()
+        client.xadd("gone:0", {"e": json.dumps({**EVENT, "transaction_id": f"T{k}"})}).decode()
         for k in range(6)
     ]
     first = RedisSource(f"{redis_url}/gone", [0], "surveillance", "w1")
