@@ -52,9 +52,9 @@ class TypologyMetrics:
     against NONE events. ``episode_recall``: share of episodes with any event flagged;
     ``episode_recall_at_fpr``: with any event at or above the FPR threshold, and
     ``episode_recall_at_fpr_interval`` its 95 % Wilson interval (how far a recall measured on
-    this many episodes can be from the true one). ``typology_accuracy``: share of caught episodes whose flagged events' strict-majority
-    ``predicted_type`` is this typology. ``flag_rate``: share of all events flagged and
-    predicted as this typology.
+    this many episodes can be from the true one). ``typology_accuracy``: share of caught
+    episodes whose flagged events' strict-majority ``predicted_type`` is this typology.
+    ``flag_rate``: share of all events flagged and predicted as this typology.
     """
 
     typology: str
