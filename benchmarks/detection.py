@@ -23,7 +23,7 @@ from tapewatch.detect.scoring import ScoringConfig
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.pipeline import Provenance
 from tapewatch.monitor.compare import compare_detectors, render_comparison, standard_detectors
-from tapewatch.monitor.evaluation import evaluate
+from tapewatch.monitor.evaluation import DEFAULT_FPR, evaluate
 from tapewatch.monitor.report import render_report
 from tapewatch.synth import MarketConfig, generate_market
 
@@ -37,9 +37,11 @@ def business_day(first: dt.date, k: int) -> dt.date:
 
 
 def missed_by_day(scores: list[pa.Table], labels: list[pa.Table], first_seed: int) -> Table:
-    """Episodes each day missed at its own 0.5 % FPR threshold, by typology."""
+    """Episodes each day missed at its own FPR threshold (evaluate's), by typology."""
     reports = [evaluate(s, lab) for s, lab in zip(scores, labels, strict=True)]
-    table = Table(title="Episodes missed at 0.5 % FPR, day by day (each day its own threshold)")
+    table = Table(
+        title=f"Episodes missed at {DEFAULT_FPR:.1%} FPR, day by day (each day its own threshold)"
+    )
     table.add_column("typology", style="bold")
     for k in range(len(reports)):
         table.add_column(f"seed {first_seed + k}", justify="right")

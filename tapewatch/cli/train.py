@@ -18,6 +18,7 @@ from tapewatch.detect.supervised import XGBoostConfig
 from tapewatch.learn.hashing import file_sha256
 from tapewatch.learn.registry import ModelBundle, save_model
 from tapewatch.learn.workflow import train_on_events
+from tapewatch.monitor.evaluation import DEFAULT_FPR
 from tapewatch.monitor.report import render_report
 from tapewatch.schema.load import load_events
 
@@ -57,7 +58,8 @@ def train(
         float,
         typer.Option(
             help="Share of the normal validation events the alert thresholds let through: "
-            "the alert budget. 0.005 is the rate `tapewatch evaluate` reports recall at."
+            f"the alert budget. {DEFAULT_FPR} is the rate `tapewatch evaluate` reports "
+            "recall at."
         ),
     ] = ScoringConfig.target_fpr,
     deadletter_dir: DeadLetterDir = DEFAULT_DEADLETTER,

@@ -388,7 +388,8 @@ def _yield_to_scoring() -> None:
 def _combined(parts: list[pa.Table]) -> pa.Table:
     """Lake batches as one table: small batches copied into single chunks (a segment of
     thousands of tiny chunks is slow to write), large ones left as they are (writing the
-    segment copies every row anyway; copying them here too cost 0.17 µs an event)."""
+    segment copies every row anyway; copying them here too cost 0.17 s of CPU over the
+    ~1 % day's 1,000,000 events)."""
     table = concat_tables(parts)
     if table.num_rows < LARGE_LAKE_BATCH * len(parts):
         table = table.combine_chunks()

@@ -42,15 +42,17 @@ class StreamMetrics:
     ) -> None:
         """One processed batch: each row's latency, the events it scored, the rows it set
         aside as dead letters, the alerts it persisted and the events it flagged."""
+        # the latencies before the counters: `/metrics` is scraped from another thread,
+        # and a scrape between the two saw more events than latencies
+        if len(latencies_ns):
+            bins = np.searchsorted(_EDGES_NS, latencies_ns)
+            self._counts += np.bincount(bins, minlength=len(self._counts))
+            self._latency_sum_ns += int(latencies_ns.sum())
         self.batches += 1
         self.flagged += flagged
         self.events += events
         self.dead_letters += dead_letters
         self.alerts += alerts
-        if len(latencies_ns):
-            bins = np.searchsorted(_EDGES_NS, latencies_ns)
-            self._counts += np.bincount(bins, minlength=len(self._counts))
-            self._latency_sum_ns += int(latencies_ns.sum())
 
     def set_lag(self, lag: int) -> None:
         """Events known to wait in the source."""

@@ -88,8 +88,9 @@ class ScoredLake:
         only its own staging directory and the files it renames into place)."""
         if not parts:
             return 0
-        # not combined first: the take below copies every row into place anyway (a
-        # combine before it was another copy, 0.35 µs an event)
+        # not combined first: the take below copies every row into place anyway (with a
+        # combine before it, the final segment of a stream over the ~1 % day took 1.05 s
+        # of CPU to write, without it 0.73)
         table = concat_tables(parts)
         staging = self.root / f".staging-{segment:010d}"
         shutil.rmtree(staging, ignore_errors=True)
