@@ -19,11 +19,11 @@ from demo_model import train_like_demo
 from rich.console import Console
 from rich.table import Table
 
-from tapewatch.detect.scoring import ScoringConfig
+from tapewatch.detect.scoring import DEFAULT_FPR, ScoringConfig
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.pipeline import Provenance
 from tapewatch.monitor.compare import compare_detectors, render_comparison, standard_detectors
-from tapewatch.monitor.evaluation import DEFAULT_FPR, evaluate
+from tapewatch.monitor.evaluation import evaluate
 from tapewatch.monitor.report import render_report
 from tapewatch.synth import MarketConfig, generate_market
 

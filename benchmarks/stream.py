@@ -35,10 +35,10 @@ from demo_model import QUIET_MIX, demo_model_dir
 from report import peak_rss_mb, print_table
 
 from tapewatch.engine.checkpoint import CheckpointStore
+from tapewatch.engine.defaults import ROWS_PER_MESSAGE
 from tapewatch.engine.heap import freeze_loaded
 from tapewatch.engine.pipeline import Provenance, ScoringPipeline
 from tapewatch.engine.redis_streams import (
-    ROWS_PER_MESSAGE,
     RedisDeadLetters,
     RedisSource,
     publish,

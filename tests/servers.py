@@ -1,4 +1,5 @@
-"""Real servers for the tests: a throwaway PostgreSQL cluster (Debian's postgresql package)."""
+"""Real servers for the tests: a throwaway PostgreSQL cluster (Debian's postgresql package),
+and `tapewatch serve` as a user starts it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 CHROMIUM = "/usr/bin/chromium"
 INSTALL_HINT = "run scripts/install-system-deps.sh (or `make servers`)"
@@ -72,3 +77,42 @@ def postgres_server(database: str = "tapewatch") -> Iterator[str]:
             run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def tapewatch_serve(*args: str, cwd: Path) -> Iterator[str]:
+    """`tapewatch serve ARGS` run as a user runs it, on a free port; yields its base URL
+    once it answers, and stops it after."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tapewatch.cli.app", "serve", *args, "--port", str(port)],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/health")
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stderr.read() if server.stderr else ""
+                assert time.monotonic() < deadline, "the server did not come up"
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def served_alerts(base: str, key: str) -> int:
+    """How many alerts the API lists to a key holder, page after page."""
+    seen, cursor = 0, None
+    while True:
+        params = {"limit": 500} | ({"cursor": cursor} if cursor else {})
+        page = httpx.get(f"{base}/api/v1/alerts", params=params, headers={"X-API-Key": key})
+        assert page.status_code == 200, page.text
+        seen += len(page.json()["items"])
+        cursor = page.json()["next_cursor"]
+        if not cursor:
+            return seen

@@ -20,6 +20,7 @@ from tapewatch.learn.registry import load_model
 from tapewatch.monitor.live import StreamMetrics
 from tapewatch.store.alerts import AlertStore
 from tapewatch.store.lake import ScoredLake
+from tapewatch.store.paths import DEFAULT_DB, DEFAULT_LAKE
 from tapewatch.store.users import Principal, authenticate
 from tapewatch.store.versions import VersionInfo, active_version, register_model
 
@@ -28,8 +29,8 @@ from tapewatch.store.versions import VersionInfo, active_version, register_model
 class ServiceSettings:
     """Where the service's data lives and how it signs sessions."""
 
-    db: str = "tapewatch-data/tapewatch.db"
-    lake: Path | None = Path("tapewatch-data/lake")
+    db: str = str(DEFAULT_DB)
+    lake: Path | None = DEFAULT_LAKE
     #: a model directory to register and use; None: the store's active version
     model_dir: Path | None = None
     #: the key that signs session cookies; None: read or make `session.key` beside the db
@@ -77,7 +78,7 @@ class Service:
                 bundle.version,
                 str(settings.model_dir.resolve()),
                 bundle.config_hash,
-                bundle.metadata.get("metrics", {}),
+                bundle.test_metrics,
             )
         lake = None if settings.lake is None else ScoredLake(settings.lake)
         return cls(settings, store, lake)

@@ -9,9 +9,7 @@ from rich.console import Console
 
 from tapewatch.cli import audit, demo, evaluate, generate, queue, score, serve, stream, train
 from tapewatch.cli import map as map_cmd
-from tapewatch.learn.registry import ModelFormatError
-from tapewatch.learn.train import TrainingDataError
-from tapewatch.schema.errors import ContractError
+from tapewatch.errors import UserError
 
 app = typer.Typer(
     name="tapewatch",
@@ -35,7 +33,7 @@ app.add_typer(serve.users, name="users")
 app.add_typer(serve.audit_log, name="audit-log")
 
 #: errors a user can fix: one clear line, exit code 2, no traceback
-USER_ERRORS = (ContractError, ModelFormatError, TrainingDataError, FileNotFoundError, ValueError)
+USER_ERRORS = (UserError, FileNotFoundError, ValueError)
 
 
 def main() -> None:

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from tapewatch.cli.common import console
-from tapewatch.ingest.audit import SAMPLE_ROWS, audit_file, write_audit
+from tapewatch.ingest.defaults import SAMPLE_ROWS
 
 
 def audit(
@@ -30,6 +29,10 @@ def audit(
     suggested mapping to the contract's names and a checklist of the contract's fields.
     A LOBSTER message file is recognised, and the `map --format lobster` command suggested.
     """
+    from rich.table import Table
+
+    from tapewatch.ingest.audit import audit_file, write_audit
+
     if sample_rows < 1:
         raise ValueError(f"--sample-rows must be at least 1, got {sample_rows}")
     out = console()

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from tapewatch.cli.common import Quiet, console
-from tapewatch.cli.generate import generate_day, print_summary
-from tapewatch.cli.score import run_score
-from tapewatch.cli.train import run_train
-from tapewatch.detect.anomaly import AutoencoderConfig
-from tapewatch.monitor.compare import compare_detectors, render_comparison, standard_detectors
-from tapewatch.monitor.evaluation import evaluate
-from tapewatch.monitor.report import render_report
-from tapewatch.schema.writers import write_parquet_atomic
-from tapewatch.synth import AbuseMix, MarketConfig
+from tapewatch.store.paths import (
+    DATA_DIR,
+    DEFAULT_DB,
+    DEFAULT_DEADLETTER,
+    DEFAULT_LAKE,
+    DEFAULT_MODELS,
+)
+from tapewatch.synth.config import AbuseMix, MarketConfig
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: the training day over-samples the rarer typologies so the model sees enough episodes;
 #: the unseen day keeps the default mix
@@ -29,9 +28,7 @@ TRAINING_MIX = AbuseMix(pump_and_dump=0.02, quote_stuffing=0.02, marking_the_clo
 
 
 def demo(
-    data_dir: Annotated[Path, typer.Option(help="Where every file of the demo goes.")] = Path(
-        "tapewatch-data"
-    ),
+    data_dir: Annotated[Path, typer.Option(help="Where every file of the demo goes.")] = DATA_DIR,
     train_events: Annotated[int, typer.Option(help="Events in the training day.")] = 1_000_000,
     test_events: Annotated[int, typer.Option(help="Events in the unseen day scored.")] = 100_000,
     seed: Annotated[
@@ -54,13 +51,29 @@ def run_demo(
     out_console: Console,
 ) -> None:
     """Run the demo's five stages and say where every file is."""
+    import pyarrow.parquet as pq
+    from rich.table import Table
+
+    from tapewatch.cli.score import run_score
+    from tapewatch.cli.train import run_train
+    from tapewatch.detect.anomaly import AutoencoderConfig
+    from tapewatch.monitor.compare import (
+        compare_detectors,
+        render_comparison,
+        standard_detectors,
+    )
+    from tapewatch.monitor.evaluation import evaluate
+    from tapewatch.monitor.report import render_report
+
     data_dir.mkdir(parents=True, exist_ok=True)
     train_path = data_dir / "train-day.parquet"
     test_path = data_dir / "test-day.parquet"
-    model_dir = data_dir / "models" / "demo"
+    model_dir = data_dir / DEFAULT_MODELS.name / "demo"
     scores_path = data_dir / "test-day.scores.parquet"
     alerts_path = data_dir / "test-day.alerts.parquet"
-    deadletter = data_dir / "deadletter"
+    deadletter = data_dir / DEFAULT_DEADLETTER.name
+    store = data_dir / DEFAULT_DB.name
+    lake = data_dir / DEFAULT_LAKE.name
 
     out_console.rule("1/5 generate the training day")
     config = MarketConfig(
@@ -94,8 +107,8 @@ def run_demo(
         deadletter_dir=deadletter,
         quiet=quiet,
         out_console=out_console,
-        db=str(data_dir / "tapewatch.db"),
-        lake=data_dir / "lake",
+        db=str(store),
+        lake=lake,
     )
 
     out_console.rule("5/5 evaluate on the unseen day")
@@ -116,8 +129,8 @@ def run_demo(
         ("unseen day", test_path),
         ("scores", scores_path),
         ("alerts", alerts_path),
-        ("store (alerts for review)", data_dir / "tapewatch.db"),
-        ("lake (scored events)", data_dir / "lake"),
+        ("store (alerts for review)", store),
+        ("lake (scored events)", lake),
         ("dead letters", deadletter),
     ):
         files.add_row(name, str(path))
@@ -131,6 +144,9 @@ def run_demo(
 
 def _write_day(config: MarketConfig, path: Path, out_console: Console, *, quiet: bool) -> pa.Table:
     """Generate a day, write it and print its counts per typology."""
+    from tapewatch.cli.generate import generate_day, print_summary
+    from tapewatch.schema.writers import write_parquet_atomic
+
     day = generate_day(config, out_console, quiet=quiet)
     write_parquet_atomic(day, path)
     print_summary(day, out_console)

@@ -5,14 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pyarrow.parquet as pq
 import typer
 
 from tapewatch.cli.common import console
-from tapewatch.monitor.evaluation import evaluate
-from tapewatch.monitor.report import render_report
-from tapewatch.schema.readers import read_raw
-from tapewatch.schema.validate import validate_events
+from tapewatch.detect.scoring import DEFAULT_FPR
 
 
 def evaluate_command(
@@ -23,10 +19,17 @@ def evaluate_command(
     alerts: Annotated[Path | None, typer.Option(help="Alerts file, for alert precision.")] = None,
     fpr: Annotated[
         float, typer.Option(help="False-positive rate on normal events for episode recall.")
-    ] = 0.005,
+    ] = DEFAULT_FPR,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Per-typology and overall precision, recall, F1, PR-AUC and episode recall."""
+    import pyarrow.parquet as pq
+
+    from tapewatch.monitor.evaluation import evaluate
+    from tapewatch.monitor.report import render_report
+    from tapewatch.schema.readers import read_raw
+    from tapewatch.schema.validate import validate_events
+
     labelled = validate_events(read_raw(labels)).good
     report = evaluate(
         pq.read_table(scores),

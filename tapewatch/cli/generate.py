@@ -5,17 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import fields
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from tapewatch.cli.common import Quiet, console
-from tapewatch.cli.progress import progress_bar
-from tapewatch.schema.writers import write_table_atomic
-from tapewatch.synth import AbuseMix, MarketConfig, generate_market, summarize
+from tapewatch.synth.config import AbuseMix, MarketConfig
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def generate(
@@ -35,6 +34,8 @@ def generate(
     quiet: Quiet = False,
 ) -> None:
     """Write a simulated market day with labelled abuse episodes, and print counts per typology."""
+    from tapewatch.schema.writers import write_table_atomic
+
     out_console = console()
     config = MarketConfig(
         n_events=events, seed=seed, date=dt.date.fromisoformat(date), mix=parse_mix(mix)
@@ -67,6 +68,9 @@ def parse_mix(text: str | None) -> AbuseMix:
 
 def generate_day(config: MarketConfig, out_console: Console, *, quiet: bool) -> pa.Table:
     """Simulate one day with a progress bar."""
+    from tapewatch.cli.progress import progress_bar
+    from tapewatch.synth.market import generate_market
+
     with progress_bar(out_console, "generating", config.n_events, quiet=quiet) as advance:
         done = 0
 
@@ -80,6 +84,10 @@ def generate_day(config: MarketConfig, out_console: Console, *, quiet: bool) -> 
 
 def print_summary(table: pa.Table, out_console: Console) -> None:
     """Counts of events and episodes per typology."""
+    from rich.table import Table
+
+    from tapewatch.synth.summary import summarize
+
     grid = Table(title="generated events by typology")
     grid.add_column("typology")
     grid.add_column("events", justify="right")

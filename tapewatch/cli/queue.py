@@ -5,13 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pyarrow.parquet as pq
 import typer
 
 from tapewatch.cli.common import DEFAULT_DEADLETTER, DeadLetterDir, console
-from tapewatch.learn.review import review_queue
-from tapewatch.schema.load import load_events
-from tapewatch.schema.writers import write_table_atomic
 
 
 def queue(
@@ -23,6 +19,12 @@ def queue(
     deadletter_dir: DeadLetterDir = DEFAULT_DEADLETTER,
 ) -> None:
     """Write the top flagged events with score, reason and features, and empty analyst columns."""
+    import pyarrow.parquet as pq
+
+    from tapewatch.learn.review import review_queue
+    from tapewatch.schema.load import load_events
+    from tapewatch.schema.writers import write_table_atomic
+
     loaded = load_events(events, deadletter_dir=deadletter_dir)
     sheet = review_queue(loaded.table, pq.read_table(scores), pq.read_table(alerts), top)
     write_table_atomic(sheet, out)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,13 +15,11 @@ from tapewatch.cli.common import (
     Quiet,
     console,
     load_bundle,
+    open_store,
 )
-from tapewatch.cli.progress import progress_bar
-from tapewatch.detect.rules import load_rules
-from tapewatch.engine.batch import ScoreResult, score_file
-from tapewatch.store.alerts import AlertStore
-from tapewatch.store.lake import ScoredLake
-from tapewatch.store.versions import register_model
+
+if TYPE_CHECKING:
+    from tapewatch.engine.batch import ScoreResult
 
 
 def score(
@@ -81,6 +79,11 @@ def run_score(
     lake: Path | None = None,
 ) -> ScoreResult:
     """Score a file and print what was read, rejected, flagged and raised."""
+    from tapewatch.cli.progress import progress_bar
+    from tapewatch.detect.rules import load_rules
+    from tapewatch.engine.batch import score_file
+    from tapewatch.store.lake import ScoredLake
+
     bundle = load_bundle(model_dir, explain)
     with progress_bar(out_console, "scoring", None, quiet=quiet) as advance:
         result = score_file(
@@ -103,8 +106,7 @@ def run_score(
     )
     out_console.print(f"scores: {out}" + (f"   alerts: {alerts}" if alerts else ""))
     if db is not None:
-        store = AlertStore(db)
-        register_model(store.engine, bundle.version, str(model_dir.resolve()), bundle.config_hash)
+        store = open_store(db, bundle, model_dir)
         store.put(result.alerts)
         store.close()
         out_console.print(f"stored {result.alerts.num_rows:,} alerts for review in {db}")

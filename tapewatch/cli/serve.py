@@ -8,25 +8,20 @@ from typing import Annotated
 
 import typer
 
-from tapewatch.cli.common import DEFAULT_DB, Db, console
-from tapewatch.store.audit import RETENTION_YEARS, prune, verify
-from tapewatch.store.database import open_engine
-from tapewatch.store.models import Role
-from tapewatch.store.users import add_user, list_users, revoke_keys
+from tapewatch.cli.common import DEFAULT_DB, DEFAULT_LAKE, Db, Lake, console
+from tapewatch.store.policy import RETENTION_YEARS, Role
 
 users = typer.Typer(help="Users and their API keys.", no_args_is_help=True)
 audit_log = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 
 
 def serve(
-    db: Db = DEFAULT_DB,
+    db: Db = str(DEFAULT_DB),
     model: Annotated[
         Path | None,
         typer.Option(help="Model directory to score with; default: the store's active model."),
     ] = None,
-    lake: Annotated[
-        Path, typer.Option(help="The scored-event lake the alert timelines are read from.")
-    ] = Path("tapewatch-data/lake"),
+    lake: Lake = DEFAULT_LAKE,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
@@ -48,17 +43,23 @@ def serve(
 def users_add(
     name: Annotated[str, typer.Argument(help="The user's name.")],
     role: Annotated[Role, typer.Option(help="What the user may do.")] = Role.ANALYST,
-    db: Db = DEFAULT_DB,
+    db: Db = str(DEFAULT_DB),
 ) -> None:
     """Create a user (or give one a new role) and print a new API key, shown only once."""
+    from tapewatch.store.database import open_engine
+    from tapewatch.store.users import add_user
+
     key = add_user(open_engine(db), name, role)
     console().print(f"user {name} ({role.value}); API key (shown once, keep it safe):")
     typer.echo(key)
 
 
 @users.command("list")
-def users_list(db: Db = DEFAULT_DB) -> None:
+def users_list(db: Db = str(DEFAULT_DB)) -> None:
     """Users, their roles and how many live keys each has."""
+    from tapewatch.store.database import open_engine
+    from tapewatch.store.users import list_users
+
     for name, role, keys in list_users(open_engine(db)):
         console().print(f"{name}\t{role}\t{keys} key(s)")
 
@@ -66,16 +67,22 @@ def users_list(db: Db = DEFAULT_DB) -> None:
 @users.command("revoke")
 def users_revoke(
     name: Annotated[str, typer.Argument(help="The user whose keys to revoke.")],
-    db: Db = DEFAULT_DB,
+    db: Db = str(DEFAULT_DB),
 ) -> None:
     """Revoke every API key of a user."""
+    from tapewatch.store.database import open_engine
+    from tapewatch.store.users import revoke_keys
+
     n = revoke_keys(open_engine(db), name)
     console().print(f"revoked {n} key(s) of {name}")
 
 
 @audit_log.command("verify")
-def audit_verify(db: Db = DEFAULT_DB) -> None:
+def audit_verify(db: Db = str(DEFAULT_DB)) -> None:
     """Check the hash chain: exit 1 and name the first edited or deleted entry if broken."""
+    from tapewatch.store.audit import verify
+    from tapewatch.store.database import open_engine
+
     result = verify(open_engine(db))
     out = console()
     if not result.ok:
@@ -93,8 +100,11 @@ def audit_prune(
     keep_years: Annotated[
         int, typer.Option(help=f"Keep this many years (at least {RETENTION_YEARS}, as MAR asks).")
     ] = RETENTION_YEARS,
-    db: Db = DEFAULT_DB,
+    db: Db = str(DEFAULT_DB),
 ) -> None:
     """Delete entries older than the retention period; the deletion is itself recorded."""
+    from tapewatch.store.audit import prune
+    from tapewatch.store.database import open_engine
+
     n = prune(open_engine(db), "cli", keep_years)
     console().print(f"deleted {n:,} entries older than {keep_years} years")

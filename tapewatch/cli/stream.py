@@ -6,45 +6,30 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.live import Live
-from rich.text import Text
 
 from tapewatch.cli.common import (
+    DEFAULT_DB,
     DEFAULT_DEADLETTER,
+    DEFAULT_LAKE,
+    Db,
     DeadLetterDir,
     Explain,
     Quiet,
     console,
     load_bundle,
+    open_store,
 )
-from tapewatch.engine.checkpoint import CheckpointStore
-from tapewatch.engine.heap import freeze_loaded
-from tapewatch.engine.pipeline import Provenance, ScoringPipeline
-from tapewatch.engine.redis_streams import (
-    ROWS_PER_MESSAGE,
-    RedisDeadLetters,
-    RedisSource,
-    parse_partitions,
-    publish,
-)
-from tapewatch.engine.sources import Source, StdinSource, file_source_from_url
-from tapewatch.engine.stream import (
-    BatchPolicy,
-    DeadLetterSink,
-    FileDeadLetters,
-    StreamSummary,
-    StreamWorker,
-)
-from tapewatch.monitor.live import StreamMetrics
-from tapewatch.schema.writers import write_parquet_atomic
-from tapewatch.store.alerts import AlertStore
-from tapewatch.store.lake import ScoredLake
+from tapewatch.engine.defaults import BATCH_EVENTS, BATCH_MS, CHECKPOINT_SECONDS, ROWS_PER_MESSAGE
+from tapewatch.store.paths import DEFAULT_CHECKPOINTS
 
-DATA = Path("tapewatch-data")
+if TYPE_CHECKING:
+    from tapewatch.engine.sources import Source
+    from tapewatch.engine.stream import DeadLetterSink, StreamSummary, StreamWorker
+    from tapewatch.monitor.live import StreamMetrics
 
 
 def stream(
@@ -60,27 +45,27 @@ def stream(
         str, typer.Option(help="Redis partitions this worker consumes, e.g. 0-3 or 0,2.")
     ] = "0",
     group: Annotated[str, typer.Option(help="Redis consumer group.")] = "surveillance",
-    store: Annotated[
-        str, typer.Option(help="Alert store: a SQLite file or a SQLAlchemy URL.")
-    ] = str(DATA / "alerts.db"),
+    db: Db = str(DEFAULT_DB),
     lake: Annotated[
         Path | None, typer.Option(help="Scored-event lake (Parquet by date and instrument).")
-    ] = DATA / "lake",
+    ] = DEFAULT_LAKE,
     checkpoint_dir: Annotated[
         Path | None,
-        typer.Option(help="Checkpoint directory; default tapewatch-data/checkpoints/<worker>."),
+        typer.Option(help=f"Checkpoint directory; default {DEFAULT_CHECKPOINTS}/<worker>."),
     ] = None,
-    checkpoint_seconds: Annotated[float, typer.Option(help="Seconds between checkpoints.")] = 5.0,
+    checkpoint_seconds: Annotated[
+        float, typer.Option(help="Seconds between checkpoints.")
+    ] = CHECKPOINT_SECONDS,
     batch_events: Annotated[
         int,
         typer.Option(
             help="A micro-batch closes at this many events (a Redis entry is never split, "
             "so a batch read from blocks may pass it by up to one block)."
         ),
-    ] = 1000,
+    ] = BATCH_EVENTS,
     batch_ms: Annotated[
         float, typer.Option(help="... or this many ms after its first event.")
-    ] = 2.0,
+    ] = BATCH_MS,
     max_idle: Annotated[
         float | None, typer.Option(help="End after this many seconds without input.")
     ] = None,
@@ -95,6 +80,14 @@ def stream(
     quiet: Quiet = False,
 ) -> None:
     """Score events as they arrive; persist alerts and scores; checkpoint to survive crashes."""
+    from tapewatch.engine.checkpoint import CheckpointStore
+    from tapewatch.engine.heap import freeze_loaded
+    from tapewatch.engine.pipeline import Provenance, ScoringPipeline
+    from tapewatch.engine.stream import BatchPolicy, StreamWorker
+    from tapewatch.monitor.live import StreamMetrics
+    from tapewatch.schema.writers import write_parquet_atomic
+    from tapewatch.store.lake import ScoredLake
+
     bundle = load_bundle(model, explain)
     worker_name = _worker_name(source, partitions)
     src, dead = _source(source, partitions, group, worker_name, deadletter_dir)
@@ -102,7 +95,7 @@ def stream(
     metrics = StreamMetrics()
     if metrics_port is not None:
         metrics.serve(metrics_port)
-    alert_store = AlertStore(store)
+    alert_store = open_store(db, bundle, model)
     worker = StreamWorker(
         src,
         pipeline,
@@ -110,7 +103,7 @@ def stream(
         dead,
         BatchPolicy(batch_events, batch_ms),
         lake=ScoredLake(lake) if lake is not None else None,
-        checkpoints=CheckpointStore(checkpoint_dir or DATA / "checkpoints" / worker_name),
+        checkpoints=CheckpointStore(checkpoint_dir or DEFAULT_CHECKPOINTS / worker_name),
         checkpoint_seconds=checkpoint_seconds,
         max_idle_seconds=max_idle,
         metrics=metrics,
@@ -127,7 +120,7 @@ def stream(
         write_parquet_atomic(worker.alerts_raised(), alerts_out)
     out.print(
         f"{summary.ended}: {summary.events:,} events scored, {summary.dead_letters:,} dead "
-        f"letters, {summary.alerts:,} alerts in {store}"
+        f"letters, {summary.alerts:,} alerts in {db}"
         + (f" (resumed from {summary.restored_from})" if summary.restored_from else "")
     )
     out.print(metrics.status())
@@ -139,6 +132,9 @@ def run_worker(
 ) -> StreamSummary:
     """Run a worker to its end, sampling the source's lag and, unless quiet, showing the
     live status line (events/s, lag, alerts, latency percentiles)."""
+    from rich.live import Live
+    from rich.text import Text
+
     shown = [0.0]
 
     def lag_only(metrics: StreamMetrics) -> None:
@@ -165,6 +161,8 @@ def run_worker(
 
 
 def _worker_name(source: str, partitions: str) -> str:
+    from tapewatch.engine.redis_streams import parse_partitions
+
     if source.startswith("redis://"):
         return "redis-p" + "-".join(str(p) for p in parse_partitions(partitions))
     if source in ("stdin", "-"):
@@ -175,6 +173,10 @@ def _worker_name(source: str, partitions: str) -> str:
 def _source(
     url: str, partitions: str, group: str, worker_name: str, deadletter_dir: Path
 ) -> tuple[Source, DeadLetterSink]:
+    from tapewatch.engine.redis_streams import RedisDeadLetters, RedisSource, parse_partitions
+    from tapewatch.engine.sources import StdinSource, file_source_from_url
+    from tapewatch.engine.stream import FileDeadLetters
+
     if url.startswith("redis://"):
         return (
             RedisSource(url, parse_partitions(partitions), group, worker_name),
@@ -202,6 +204,8 @@ def publish_command(
     ] = ROWS_PER_MESSAGE,
 ) -> None:
     """Publish an events file to Redis Streams, partitioned by instrument."""
+    from tapewatch.engine.redis_streams import publish
+
     counts = publish(input_path, to, partitions, rows_per_message=rows_per_message)
     console().print(
         f"published {sum(counts):,} events to {partitions} partitions: "

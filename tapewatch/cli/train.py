@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
 import typer
 from rich.console import Console
 
 from tapewatch.cli.common import DEFAULT_DEADLETTER, DeadLetterDir, Quiet, console
-from tapewatch.cli.progress import progress_bar
-from tapewatch.detect.anomaly import AutoencoderConfig
-from tapewatch.detect.scoring import ScoringConfig
-from tapewatch.detect.supervised import XGBoostConfig
-from tapewatch.learn.hashing import file_sha256
-from tapewatch.learn.registry import ModelBundle, save_model
-from tapewatch.learn.workflow import train_on_events
-from tapewatch.monitor.evaluation import DEFAULT_FPR
-from tapewatch.monitor.report import render_report
-from tapewatch.schema.load import load_events
+from tapewatch.detect.scoring import DEFAULT_FPR, ScoringConfig
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from tapewatch.detect.anomaly import AutoencoderConfig
+    from tapewatch.learn.registry import ModelBundle
 
 
 def train(
@@ -66,6 +62,8 @@ def train(
     quiet: Quiet = False,
 ) -> None:
     """Train on labelled events; write the model, its features, threshold and test metrics to OUT."""
+    from tapewatch.detect.anomaly import AutoencoderConfig
+
     if unlabelled is not None and not autoencoder:
         raise ValueError("--unlabelled trains the autoencoder: drop --no-autoencoder")
     run_train(
@@ -96,6 +94,13 @@ def run_train(
     scoring: ScoringConfig | None = None,
 ) -> ModelBundle:
     """Train and save a model, printing its held-out test metrics."""
+    from tapewatch.cli.progress import progress_bar
+    from tapewatch.detect.supervised import XGBoostConfig
+    from tapewatch.learn.hashing import file_sha256
+    from tapewatch.learn.registry import save_model
+    from tapewatch.learn.workflow import train_on_events
+    from tapewatch.monitor.report import render_report
+
     loaded = _load(data, deadletter_dir, out_console)
     real = _load(unlabelled, deadletter_dir, out_console) if unlabelled is not None else None
     with progress_bar(out_console, "features", loaded.num_rows, quiet=quiet) as advance:
@@ -126,6 +131,8 @@ def run_train(
 
 
 def _load(path: Path, deadletter_dir: Path, out_console: Console) -> pa.Table:
+    from tapewatch.schema.load import load_events
+
     loaded = load_events(path, deadletter_dir=deadletter_dir)
     if loaded.n_bad:
         out_console.print(

@@ -13,13 +13,16 @@ in XGBoost's order in float32, so it gives XGBoost's margins (a test holds it to
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import xgboost as xgb
 from numba import njit
+
+if TYPE_CHECKING:
+    import xgboost as xgb
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -118,6 +121,27 @@ class Forest:
             means=means,
             covers=joined("sum_hessian", np.float64),
         )
+
+    def save(self, path: Path, source: str) -> None:
+        """Write the arrays to an `.npz` file, with the hash of the booster file they were
+        read from (`source`)."""
+        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in fields(self)}
+        arrays["source"] = np.asarray(source)
+        with path.open("wb") as out:
+            np.savez(out, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds too narrowly
+
+    @classmethod
+    def load(cls, path: Path, source: str) -> Forest | None:
+        """The forest `save` wrote, or None when the file is missing or was read from
+        another booster file than the one whose hash is `source`."""
+        if not path.is_file():
+            return None
+        with np.load(path, allow_pickle=False) as saved:
+            if "source" not in saved.files or str(saved["source"]) != source:
+                return None
+            values = {f.name: saved[f.name] for f in fields(cls)}
+        values["n_features"] = int(values["n_features"])
+        return cls(**values)
 
     @property
     def n_rounds(self) -> int:

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-import numpy as np
-
-from tapewatch.detect.supervised import Cascade
-
 EXPLANATION_METHODS = ("treeshap", "saabas")
+#: the share of NONE events let through by the threshold detection is reported at
+#: (`tapewatch evaluate`): episode recall is read at this false-positive rate
+DEFAULT_FPR = 0.005
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """Early exits for clearly normal rows: after each stage's first `trees` trees, rows
+    whose margin (log-odds) is below the stage's `cutoff` keep it and skip the rest."""
+
+    stages: tuple[tuple[int, float], ...]
+
+    def __post_init__(self) -> None:
+        trees = [t for t, _ in self.stages]
+        if not trees or trees != sorted(set(trees)) or trees[0] <= 0:
+            raise ValueError(f"cascade stages need increasing positive tree counts, got {trees}")
 
 
 @dataclass(frozen=True)
@@ -52,7 +65,7 @@ class ScoringConfig:
         stages = [
             (t, c)
             for t, c in zip(self.cascade_trees, self.cascade_cutoffs, strict=True)
-            if np.isfinite(c)
+            if math.isfinite(c)
         ]
         return Cascade(tuple(stages)) if stages else None
 

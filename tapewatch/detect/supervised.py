@@ -7,43 +7,36 @@ every alert carries a typology while the per-event path pays for one small ensem
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import xgboost as xgb
 
 from tapewatch.detect.forest import Forest
+from tapewatch.detect.scoring import Cascade
 from tapewatch.detect.treeshap import ShapTables
 from tapewatch.features.catalog import FEATURE_NAMES, MODEL_FEATURES
 from tapewatch.schema.enums import TYPOLOGIES, ManipulationType
 
+if TYPE_CHECKING:
+    import xgboost as xgb
+
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-T = TypeVar("T")
 
 N_CLASSES = len(TYPOLOGIES)
 NONE_CLASS = TYPOLOGIES.index(ManipulationType.NONE)
 ABUSE_CLASSES = np.array([i for i in range(N_CLASSES) if i != NONE_CLASS], dtype=np.int64)
 SCREEN_FILE = "screen.ubj"
 TYPOLOGY_FILE = "typology.ubj"
-
-
-@dataclass(frozen=True)
-class Cascade:
-    """Early exits for clearly normal rows: after each stage's first `trees` trees, rows
-    whose margin (log-odds) is below the stage's `cutoff` keep it and skip the rest."""
-
-    stages: tuple[tuple[int, float], ...]
-
-    def __post_init__(self) -> None:
-        trees = [t for t, _ in self.stages]
-        if not trees or trees != sorted(set(trees)) or trees[0] <= 0:
-            raise ValueError(f"cascade stages need increasing positive tree counts, got {trees}")
+#: each booster's trees as the scoring kernel reads them, so scoring never loads XGBoost
+FOREST_FILES = {SCREEN_FILE: "screen.forest.npz", TYPOLOGY_FILE: "typology.forest.npz"}
+#: what `SupervisedDetector.save` writes
+FILES = (SCREEN_FILE, TYPOLOGY_FILE, *FOREST_FILES.values())
 
 
 @dataclass(frozen=True)
@@ -99,24 +92,27 @@ class SupervisedDetector:
         self._block = slice(first, first + len(self._columns)) if contiguous else None
         self.screen_: xgb.Booster | None = None
         self.typology_: xgb.Booster | None = None
+        #: where a loaded detector reads a booster from when one is first needed
+        self._directory: Path | None = None
+        self._n_threads = 0
         self._base: float | None = None
-        self._forests: dict[int, tuple[xgb.Booster, Forest]] = {}
-        self._shap: dict[int, tuple[xgb.Booster, ShapTables | None]] = {}
+        #: each booster's trees, by booster file name (read or built on first use)
+        self._forests: dict[str, Forest] = {}
+        self._shap: dict[str, ShapTables | None] = {}
 
-    def _forest(self, booster: xgb.Booster) -> Forest:
-        """A booster's trees as the compiled kernel walks them (read on first use)."""
-        return _per_booster(self._forests, booster, lambda: Forest.from_booster(booster))
+    def _forest(self, name: str) -> Forest:
+        """A booster's trees as the compiled kernel walks them (built on first use)."""
+        forest = self._forests.get(name)
+        if forest is None:
+            forest = self._forests[name] = Forest.from_booster(self._booster(name))
+        return forest
 
-    def _shap_tables(self, booster: xgb.Booster) -> ShapTables | None:
-        """A one-output booster's TreeSHAP tables (built on first use), None when too large."""
-
-        def build() -> ShapTables | None:
-            forest = self._forest(booster)
-            if forest.n_groups != 1:
-                return None
-            return ShapTables.build(forest)
-
-        return _per_booster(self._shap, booster, build)
+    def _shap_tables(self) -> ShapTables | None:
+        """The screen's TreeSHAP tables (built on first use), None when too large."""
+        if SCREEN_FILE not in self._shap:
+            forest = self._forest(SCREEN_FILE)
+            self._shap[SCREEN_FILE] = ShapTables.build(forest) if forest.n_groups == 1 else None
+        return self._shap[SCREEN_FILE]
 
     def _select(self, features: F32) -> F32:
         """The model's columns of full feature rows."""
@@ -125,6 +121,8 @@ class SupervisedDetector:
         return np.ascontiguousarray(features[:, self._columns])
 
     def _matrix(self, features: F32, labels: I64, weights: F64) -> xgb.DMatrix:
+        import xgboost as xgb
+
         return xgb.DMatrix(
             self._select(features), label=labels, weight=weights, feature_names=list(self.features)
         )
@@ -136,6 +134,7 @@ class SupervisedDetector:
 
         Both boosters early-stop on the validation rows.
         """
+        self._forests, self._shap, self._base = {}, {}, None
         cfg = self.config
         weights = class_weights(classes, cfg.weight_power)
         is_abuse, valid_is_abuse = classes != NONE_CLASS, valid_classes != NONE_CLASS
@@ -164,6 +163,8 @@ class SupervisedDetector:
     def _train(
         self, rounds: int, params: dict[str, Any], train: xgb.DMatrix, valid: xgb.DMatrix
     ) -> xgb.Booster:
+        import xgboost as xgb
+
         booster = xgb.train(
             params,
             train,
@@ -177,16 +178,25 @@ class SupervisedDetector:
     @property
     def screen(self) -> xgb.Booster:
         """The fitted screen booster."""
-        if self.screen_ is None:
-            raise RuntimeError("the detector is not fitted")
-        return self.screen_
+        return self._booster(SCREEN_FILE)
 
     @property
     def typology_model(self) -> xgb.Booster:
         """The fitted typology booster."""
-        if self.typology_ is None:
+        return self._booster(TYPOLOGY_FILE)
+
+    def _booster(self, name: str) -> xgb.Booster:
+        """A booster by file name: fitted, or read from the model directory on first use."""
+        booster = self.screen_ if name == SCREEN_FILE else self.typology_
+        if booster is None and self._directory is not None:
+            booster = _load_booster(self._directory / name, self._n_threads)
+            if name == SCREEN_FILE:
+                self.screen_ = booster
+            else:
+                self.typology_ = booster
+        if booster is None:
             raise RuntimeError("the detector is not fitted")
-        return self.typology_
+        return booster
 
     def score(self, features: F32, cascade: Cascade | None = None) -> F64:
         """P(any manipulation) per row.
@@ -197,14 +207,14 @@ class SupervisedDetector:
         if len(features) == 0:
             return np.zeros(0)
         x = self._select(features)
-        rounds = self.screen.num_boosted_rounds()
+        rounds = self._forest(SCREEN_FILE).n_rounds
         stages = [] if cascade is None else [s for s in cascade.stages if s[0] < rounds]
         if not stages:
             margin = self._margin(x)
         else:
             ends = np.array([t for t, _ in stages] + [rounds], dtype=np.int64)
             cutoffs = np.array([c for _, c in stages] + [-np.inf], dtype=np.float64)
-            margin = self._forest(self.screen).cascade(x, ends, cutoffs, self._base_margin())
+            margin = self._forest(SCREEN_FILE).cascade(x, ends, cutoffs, self._base_margin())
         score: F64 = 1.0 / (1.0 + np.exp(-margin))
         return score
 
@@ -213,13 +223,13 @@ class SupervisedDetector:
         return self._margin(self._select(features), (0, trees) if trees else (0, 0))
 
     def _margin(self, x: F32, rounds: tuple[int, int] = (0, 0)) -> F64:
-        return np.asarray(self._forest(self.screen).margins(x, rounds), dtype=np.float64)
+        return np.asarray(self._forest(SCREEN_FILE).margins(x, rounds), dtype=np.float64)
 
     def _base_margin(self) -> float:
         """The screen's base margin, which every iteration range's margin includes."""
         if self._base is None:
             probe = np.zeros((1, len(self.features)), dtype=np.float32)
-            n = self.screen.num_boosted_rounds()
+            n = self._forest(SCREEN_FILE).n_rounds
             k = max(1, n // 2)
             parts = self._margin(probe, (0, k))[0] + self._margin(probe, (k, n))[0]
             self._base = float(parts - self._margin(probe)[0])
@@ -230,7 +240,7 @@ class SupervisedDetector:
         if len(features) == 0:
             return np.zeros(0, dtype=np.int64)
         # the class of the highest margin is the class of the highest probability
-        margins = self._forest(self.typology_model).margins(self._select(features))
+        margins = self._forest(TYPOLOGY_FILE).margins(self._select(features))
         picked: I64 = ABUSE_CLASSES[margins.reshape(len(features), -1).argmax(axis=1)]
         return picked
 
@@ -242,14 +252,16 @@ class SupervisedDetector:
         model does not use contribute 0.
         """
         x = self._select(features)
-        tables = self._shap_tables(self.screen) if exact else None
+        tables = self._shap_tables() if exact else None
         if tables is not None:
             contribs = tables.contributions(x)
         elif exact:
+            import xgboost as xgb
+
             matrix = xgb.DMatrix(x, feature_names=list(self.features))
             contribs = np.asarray(self.screen.predict(matrix, pred_contribs=True))[:, :-1]
         else:
-            contribs = self._forest(self.screen).path_contributions(x)[:, :-1]
+            contribs = self._forest(SCREEN_FILE).path_contributions(x)[:, :-1]
         full = np.zeros((len(features), len(FEATURE_NAMES)))
         full[:, self._columns] = contribs
         return full
@@ -258,37 +270,43 @@ class SupervisedDetector:
     def n_trees(self) -> dict[str, int]:
         """Boosting rounds of each booster."""
         return {
-            "screen": self.screen.num_boosted_rounds(),
-            "typology": self.typology_model.num_boosted_rounds(),
+            "screen": self._forest(SCREEN_FILE).n_rounds,
+            "typology": self._forest(TYPOLOGY_FILE).n_rounds,
         }
 
     def save(self, directory: Path) -> None:
-        """Write both boosters (UBJSON) into a directory."""
-        self.screen.save_model(str(directory / SCREEN_FILE))
-        self.typology_model.save_model(str(directory / TYPOLOGY_FILE))
+        """Write both boosters (UBJSON) into a directory, each with its trees as the
+        scoring kernel reads them."""
+        for name, forest_file in FOREST_FILES.items():
+            self._booster(name).save_model(str(directory / name))
+            self._forest(name).save(directory / forest_file, _file_hash(directory / name))
 
     @classmethod
     def load(
         cls, directory: Path, config: XGBoostConfig, features: tuple[str, ...], n_threads: int = 0
     ) -> SupervisedDetector:
-        """Read boosters written by `save`; n_threads 0 uses every core."""
+        """Read a detector written by `save`: its trees from the forest files when they
+        match the boosters (XGBoost is then loaded only if a booster itself is needed);
+        n_threads 0 uses every core."""
         detector = cls(config, features)
-        detector.screen_ = _load_booster(directory / SCREEN_FILE, n_threads)
-        detector.typology_ = _load_booster(directory / TYPOLOGY_FILE, n_threads)
+        detector._directory, detector._n_threads = directory, n_threads
+        for name, forest_file in FOREST_FILES.items():
+            booster_file = directory / name
+            if not booster_file.is_file():
+                raise FileNotFoundError(f"{booster_file}: the model's booster is missing")
+            forest = Forest.load(directory / forest_file, _file_hash(booster_file))
+            if forest is not None:
+                detector._forests[name] = forest
         return detector
 
 
-def _per_booster(
-    cache: dict[int, tuple[xgb.Booster, T]], booster: xgb.Booster, build: Callable[[], T]
-) -> T:
-    """What `build` makes of a booster, made once per booster object."""
-    known = cache.get(id(booster))
-    if known is None or known[0] is not booster:  # an id may be reused by a new booster
-        known = cache[id(booster)] = (booster, build())
-    return known[1]
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _load_booster(path: Path, n_threads: int) -> xgb.Booster:
+    import xgboost as xgb
+
     booster = xgb.Booster()
     booster.load_model(str(path))
     booster.set_param({"nthread": n_threads})

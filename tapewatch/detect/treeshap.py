@@ -22,7 +22,7 @@ import numpy.typing as npt
 from numba import njit
 
 # the forest's array aliases: the tables are built from its arrays
-from tapewatch.detect.forest import F32, FEATURE_BITS, I32, I64, Forest
+from tapewatch.detect.forest import BLOCK_ROWS, F32, FEATURE_BITS, I32, I64, Forest
 
 #: tables above this many values (4 bytes each) are not built: XGBoost explains instead
 MAX_TABLE_VALUES = 16_000_000
@@ -247,30 +247,34 @@ def _explain(  # type: ignore[no-untyped-def]
     # parents come before their children, so one pass in node order fills it (no
     # branches on the row's values: a mispredicted branch per split costs more than this)
     missed = np.zeros(largest, np.int32)
-    for r in range(x.shape[0]):
-        row = x[r]
-        o = out[r]
+    # rows go through a tree a block at a time, so the tree's tables stay in cache while
+    # the block reads them (a row alone would fetch them from memory tree after tree)
+    for start in range(0, x.shape[0], BLOCK_ROWS):
+        stop = min(start + BLOCK_ROWS, x.shape[0])
         for t in range(n_trees):
-            missed[0] = 0
-            for s in range(tree_splits[t], tree_splits[t + 1]):
-                here = missed[split_node[s]]
-                value = row[split_feature[s]]
-                left = np.int32(
-                    (value < split_condition[s]) | ((value != value) & split_default_left[s])
-                )
-                bit = split_bit[s]
-                missed[split_left[s]] = here | (bit * (1 - left))
-                missed[split_right[s]] = here | (bit * left)
-            for leaf in range(tree_leaves[t], tree_leaves[t + 1]):
-                base = offsets[leaf] + (all_agree[leaf] & ~missed[leaf_node[leaf]]) * stride
-                f = features[leaf]
-                if stride == 6:  # the same for every leaf: written out, as UNROLLED says
-                    o[f[0]] += values[base]
-                    o[f[1]] += values[base + 1]
-                    o[f[2]] += values[base + 2]
-                    o[f[3]] += values[base + 3]
-                    o[f[4]] += values[base + 4]
-                    o[f[5]] += values[base + 5]
-                else:
-                    for k in range(stride):
-                        o[f[k]] += values[base + k]
+            for r in range(start, stop):
+                row = x[r]
+                o = out[r]
+                missed[0] = 0
+                for s in range(tree_splits[t], tree_splits[t + 1]):
+                    here = missed[split_node[s]]
+                    value = row[split_feature[s]]
+                    left = np.int32(
+                        (value < split_condition[s]) | ((value != value) & split_default_left[s])
+                    )
+                    bit = split_bit[s]
+                    missed[split_left[s]] = here | (bit * (1 - left))
+                    missed[split_right[s]] = here | (bit * left)
+                for leaf in range(tree_leaves[t], tree_leaves[t + 1]):
+                    base = offsets[leaf] + (all_agree[leaf] & ~missed[leaf_node[leaf]]) * stride
+                    f = features[leaf]
+                    if stride == 6:  # the same for every leaf: written out, as UNROLLED says
+                        o[f[0]] += values[base]
+                        o[f[1]] += values[base + 1]
+                        o[f[2]] += values[base + 2]
+                        o[f[3]] += values[base + 3]
+                        o[f[4]] += values[base + 4]
+                        o[f[5]] += values[base + 5]
+                    else:
+                        for k in range(stride):
+                            o[f[k]] += values[base + k]

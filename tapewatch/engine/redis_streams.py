@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import redis
 
+from tapewatch.engine.defaults import ROWS_PER_MESSAGE
 from tapewatch.engine.sources import Chunk, empty_chunk
 from tapewatch.schema.deadletter import DeadLetter, json_safe_row
 from tapewatch.schema.jsonl_reader import parse_jsonl
@@ -37,8 +38,6 @@ from tapewatch.schema.readers import iter_raw_batches
 FIELD = b"e"
 #: an entry's field holding a block of events, an Arrow IPC stream of one table
 BLOCK_FIELD = b"a"
-#: events per entry that `publish` writes by default (1 writes one JSON event an entry)
-ROWS_PER_MESSAGE = 1_000
 DEAD_LETTER_SUFFIX = "deadletter"
 
 

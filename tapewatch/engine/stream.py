@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from tapewatch.detect.alerts import Alert
 from tapewatch.engine.checkpoint import Checkpoint, CheckpointStore
+from tapewatch.engine.defaults import BATCH_EVENTS, BATCH_MS, CHECKPOINT_SECONDS
 from tapewatch.engine.pipeline import FrozenState, ScoringPipeline
 from tapewatch.engine.sources import Chunk, Source
 from tapewatch.monitor.live import StreamMetrics
@@ -64,8 +65,8 @@ LARGE_LAKE_BATCH = 1_000
 class BatchPolicy:
     """When a micro-batch closes: at `max_events`, or `max_wait_ms` after its first event."""
 
-    max_events: int = 1000
-    max_wait_ms: float = 2.0
+    max_events: int = BATCH_EVENTS
+    max_wait_ms: float = BATCH_MS
 
     def __post_init__(self) -> None:
         if self.max_events < 1 or self.max_wait_ms < 0:
@@ -113,7 +114,7 @@ class StreamWorker:
     policy: BatchPolicy = field(default_factory=BatchPolicy)
     lake: ScoredLake | None = None
     checkpoints: CheckpointStore | None = None
-    checkpoint_seconds: float = 5.0
+    checkpoint_seconds: float = CHECKPOINT_SECONDS
     #: end after this long without input (None: wait for ever, or for the source's end)
     max_idle_seconds: float | None = None
     metrics: StreamMetrics = field(default_factory=StreamMetrics)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,13 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tapewatch.ingest.lobster import MESSAGE_COLUMNS, TYPE_NAMES
+from tapewatch.ingest.defaults import SAMPLE_ROWS
+from tapewatch.ingest.lobster import (
+    MESSAGE_COLUMNS,
+    TYPE_NAMES,
+    orderbook_beside,
+    parse_lobster_name,
+)
 from tapewatch.ingest.mapping import SchemaMapping, save_mapping
 from tapewatch.ingest.sniff import ColumnProfile, profile_column
 from tapewatch.ingest.suggest import Suggestion, suggest_mapping
@@ -21,9 +26,6 @@ from tapewatch.schema.errors import ContractError
 from tapewatch.schema.readers import file_format, iter_raw_batches
 
 Layout = Literal["table", "lobster_message", "lobster_orderbook", "headerless"]
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-#: Rows read for content sniffing, so big files stay quick.
-SAMPLE_ROWS = 50_000
 LOBSTER_WARNING = (
     "LOBSTER files have no trader ids: trader_id and counterparty_id become the placeholder "
     "'UNKNOWN'; every per-trader feature sees one pooled trader; wash-trading and any "
@@ -194,7 +196,7 @@ def _audit_headerless(path: Path, sample_rows: int) -> AuditReport:
         warnings.append(LOBSTER_WARNING)
         warnings.append("LOBSTER has no MODIFIED events; executions become two EXECUTED rows")
     elif layout == "lobster_orderbook":
-        next_step = "a LOBSTER order-book file: pass it to tapewatch map as --orderbook"
+        next_step = _orderbook_step(path)
     else:
         next_step = "the file has no header: add one, then audit it again"
         warnings.append("no header line: columns are named column_1, column_2, ...")
@@ -213,16 +215,28 @@ def _audit_headerless(path: Path, sample_rows: int) -> AuditReport:
 
 
 def _lobster_command(path: Path) -> str:
-    """The `map --format lobster` command for a message file, filled in from its name."""
-    parts = path.name.split("_")
-    instrument = parts[0] if len(parts) > 2 else "<TICKER>"
-    date = parts[1] if len(parts) > 2 and _DATE.fullmatch(parts[1]) else "YYYY-MM-DD"
-    book = path.with_name(path.name.replace("_message_", "_orderbook_"))
-    book_name = book.name if book != path and book.is_file() else "<ORDERBOOK_FILE>"
+    """The `map --format lobster` command for a message file, filled in from its name
+    (read as `map` reads it), with placeholders where the name does not say."""
+    name = parse_lobster_name(path)
+    book = orderbook_beside(path)
+    date = name.date.isoformat() if name is not None else "YYYY-MM-DD"
+    instrument = name.ticker if name is not None else "<TICKER>"
+    book_name = book.name if book is not None else "<ORDERBOOK_FILE>"
     return (
         f"tapewatch map {path.name} --format lobster --orderbook {book_name} "
         f"--date {date} --instrument {instrument} --venue XNAS --out {path.stem}.events.parquet"
     )
+
+
+def _orderbook_step(path: Path) -> str:
+    """What to do with an order-book file: map its message file, which finds it by name."""
+    name = parse_lobster_name(path)
+    if name is not None and name.kind == "orderbook":
+        return (
+            f"a LOBSTER order-book file: map its message file, {name.partner().filename}; "
+            "tapewatch map --format lobster uses the order book beside it"
+        )
+    return "a LOBSTER order-book file: pass it to tapewatch map as --orderbook"
 
 
 def _checklist(suggestion: Suggestion) -> tuple[CheckItem, ...]:
@@ -248,23 +262,27 @@ def _checklist(suggestion: Suggestion) -> tuple[CheckItem, ...]:
 
 def _lobster_checklist() -> tuple[CheckItem, ...]:
     """How `map --format lobster` fills each contract column."""
+    book = "order book of the previous message (the _orderbook_ file beside it, or --orderbook)"
     via = {
         "transaction_id": ("derived", "<instrument>-<YYYYMMDD>-<line>"),
-        "timestamp": ("present", "time (seconds after midnight) + --date, in --timezone"),
+        "timestamp": (
+            "present",
+            "time (seconds after midnight) + the day (file name or --date), in --timezone",
+        ),
         "order_id": ("present", "order_id; AGG-/HID- ids for aggressor and hidden sides"),
         "order_status": ("present", "type: 1 NEW, 2/3 CANCELLED, 4/5 EXECUTED x2, 7 skipped"),
         "trader_id": ("constant", "'UNKNOWN': LOBSTER has no trader ids"),
-        "instrument_id": ("constant", "--instrument"),
+        "instrument_id": ("constant", "the file name's ticker, or --instrument"),
         "trading_venue": ("constant", "--venue"),
         "side": ("present", "direction (resting side; aggressor opposite)"),
         "price": ("present", "price / 10000"),
         "quantity": ("present", "size"),
         "order_type": ("constant", "LIMIT"),
         "counterparty_id": ("constant", "'UNKNOWN' on executions"),
-        "bid_price": ("present", "order book of the previous message (--orderbook)"),
-        "ask_price": ("present", "order book of the previous message (--orderbook)"),
-        "bid_size": ("present", "order book of the previous message (--orderbook)"),
-        "ask_size": ("present", "order book of the previous message (--orderbook)"),
+        "bid_price": ("present", book),
+        "ask_price": ("present", book),
+        "bid_size": ("present", book),
+        "ask_size": ("present", book),
     }
     items = []
     for name in EVENT_SCHEMA.names:

@@ -26,13 +26,19 @@ How messages become contract rows (every row is one line of the message file):
 
 Lines that do not parse (not six fields, a field that is not a number, an unknown type
 code, a direction other than 1/-1, a non-positive size or price) become dead letters.
+
+A LOBSTER file's name says what it holds: ``TICKER_YYYY-MM-DD_START_END_message_LEVEL.csv``
+(``_orderbook_`` for its order book); `parse_lobster_name` reads it, so the day and the
+instrument need not be given by hand.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -64,6 +70,13 @@ _EMPTY_LEVEL = 9_999_999_999
 #: LOBSTER prices are USD x 10000 (dividing keeps 2238200 -> 223.82 exact)
 _PRICE_DIVISOR = 10_000.0
 _SECONDS_PER_DAY = 86_400
+#: LOBSTER's file names. Numbers have no leading zeros, so a parsed name prints back the
+#: same; times are at most 8 digits (a day's milliseconds) and levels at most 6.
+_NAME = re.compile(
+    r"(?P<ticker>[A-Za-z0-9.\-]+)_(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})"
+    r"_(?P<start>0|[1-9][0-9]{0,7})_(?P<end>0|[1-9][0-9]{0,7})"
+    r"_(?P<kind>message|orderbook)_(?P<level>[1-9][0-9]{0,5})\.csv"
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,71 @@ class LobsterSpec:
             raise ValueError("--instrument must not be empty")
         if not self.venue.strip():
             raise ValueError("--venue must not be empty")
+
+
+LobsterKind = Literal["message", "orderbook"]
+
+
+@dataclass(frozen=True)
+class LobsterName:
+    """What a LOBSTER file's name says: ticker, day, the requested time span (milliseconds
+    after midnight), which of the pair the file is, and the order book's depth in levels."""
+
+    ticker: str
+    date: dt.date
+    start_ms: int
+    end_ms: int
+    kind: LobsterKind
+    level: int
+
+    @property
+    def filename(self) -> str:
+        """The file name LOBSTER gives this file."""
+        return (
+            f"{self.ticker}_{self.date.isoformat()}_{self.start_ms}_{self.end_ms}"
+            f"_{self.kind}_{self.level}.csv"
+        )
+
+    def partner(self) -> LobsterName:
+        """The other file of the pair: the order book of a message file, and back."""
+        kind: LobsterKind = "orderbook" if self.kind == "message" else "message"
+        return LobsterName(self.ticker, self.date, self.start_ms, self.end_ms, kind, self.level)
+
+
+def parse_lobster_name(path: str | PurePath) -> LobsterName | None:
+    """Ticker, day, time span, kind and level from a file named as LOBSTER names its files,
+    ``TICKER_YYYY-MM-DD_START_END_message_LEVEL.csv`` (or ``_orderbook_``); None for any
+    other name. Only the last part of a path counts; a name that only looks right (a day
+    that does not exist, a span that ends before it starts or after midnight) is None too.
+
+    >>> name = parse_lobster_name("data/AAPL_2012-06-21_34200000_57600000_message_10.csv")
+    >>> name.ticker, name.date.isoformat(), name.start_ms, name.end_ms, name.kind, name.level
+    ('AAPL', '2012-06-21', 34200000, 57600000, 'message', 10)
+    >>> parse_lobster_name("AAPL_2012-06-21.csv") is None
+    True
+    """
+    match = _NAME.fullmatch(PurePath(path).name)
+    if match is None:
+        return None
+    try:
+        date = dt.date.fromisoformat(match["date"])
+    except ValueError:
+        return None
+    start, end = int(match["start"]), int(match["end"])
+    if not start <= end <= _SECONDS_PER_DAY * 1000:
+        return None
+    kind: LobsterKind = "message" if match["kind"] == "message" else "orderbook"
+    return LobsterName(match["ticker"], date, start, end, kind, int(match["level"]))
+
+
+def orderbook_beside(message_path: Path) -> Path | None:
+    """The order-book file next to a LOBSTER message file, when both follow LOBSTER's naming
+    and the order book exists; None otherwise."""
+    name = parse_lobster_name(message_path)
+    if name is None or name.kind != "message":
+        return None
+    book = message_path.with_name(name.partner().filename)
+    return book if book.is_file() else None
 
 
 def _read_lines(path: Path) -> pa.Array:

@@ -17,12 +17,14 @@ from typing import Any
 from tapewatch.detect.anomaly import FILES as AE_FILES
 from tapewatch.detect.anomaly import AnomalyDetector, AutoencoderConfig
 from tapewatch.detect.scoring import ScoringConfig
+from tapewatch.detect.supervised import FILES as SUPERVISED_FILES
 from tapewatch.detect.supervised import (
     SCREEN_FILE,
     TYPOLOGY_FILE,
     SupervisedDetector,
     XGBoostConfig,
 )
+from tapewatch.errors import UserError
 from tapewatch.features.catalog import FEATURE_NAMES, feature_columns
 from tapewatch.features.config import FeatureConfig
 from tapewatch.learn.hashing import config_hash
@@ -30,10 +32,12 @@ from tapewatch.schema.enums import TYPOLOGIES
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+#: the manifest key of the model's figures on its held-out test split (`tapewatch evaluate`'s)
+TEST_METRICS = "test_metrics"
 BOOSTERS = (SCREEN_FILE, TYPOLOGY_FILE)
 
 
-class ModelFormatError(Exception):
+class ModelFormatError(UserError):
     """A model directory that cannot be read."""
 
 
@@ -58,6 +62,12 @@ class ModelBundle:
         if self.ae_config is not None:
             configs.append(self.ae_config)
         return config_hash(*configs)
+
+    @property
+    def test_metrics(self) -> dict[str, Any]:
+        """The model's figures on its held-out test split; empty when it has none."""
+        metrics = self.metadata.get(TEST_METRICS)
+        return metrics if isinstance(metrics, dict) else {}
 
 
 def library_versions() -> dict[str, str]:
@@ -86,12 +96,15 @@ def save_model(bundle: ModelBundle, directory: Path) -> ModelBundle:
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory) as tmp:
         bundle.detector.save(Path(tmp))
-        files = list(BOOSTERS)
+        files = list(SUPERVISED_FILES)
+        # the version is read from what defines the model; derived files do not count
+        defining = list(BOOSTERS)
         if bundle.anomaly is not None:
             bundle.anomaly.save(Path(tmp))
             files += list(AE_FILES)
+            defining += list(AE_FILES)
         digest = hashlib.sha256(bundle.config_hash.encode())
-        for name in files:
+        for name in defining:
             digest.update((Path(tmp) / name).read_bytes())
         version = "tw-" + digest.hexdigest()[:12]
         manifest = {

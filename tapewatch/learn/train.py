@@ -13,6 +13,7 @@ import pyarrow as pa
 from tapewatch.detect.decision import anonymous_rows
 from tapewatch.detect.scoring import ScoringConfig
 from tapewatch.detect.supervised import NONE_CLASS, SupervisedDetector, XGBoostConfig
+from tapewatch.errors import UserError
 from tapewatch.features.config import FeatureConfig
 from tapewatch.features.engine import TRADER_COLUMNS, compute_features_table
 from tapewatch.learn.registry import ModelBundle
@@ -25,7 +26,7 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 
 
-class TrainingDataError(Exception):
+class TrainingDataError(UserError):
     """Labelled data that cannot train a model."""
 
 

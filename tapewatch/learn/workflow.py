@@ -14,7 +14,7 @@ from tapewatch.detect.scoring import ScoringConfig
 from tapewatch.detect.supervised import N_CLASSES, XGBoostConfig
 from tapewatch.features.config import FeatureConfig
 from tapewatch.learn.ensemble import add_autoencoder
-from tapewatch.learn.registry import ModelBundle
+from tapewatch.learn.registry import TEST_METRICS, ModelBundle
 from tapewatch.learn.train import fit_model, prepare
 from tapewatch.learn.tune import tune
 from tapewatch.monitor.evaluation import EvaluationReport, evaluate
@@ -89,5 +89,5 @@ def train_on_events(
     test_events = events.take(pa.array(s.test))
     decisions = decide(bundle.detector, data.features[s.test], bundle.scoring, ae_test)
     report = evaluate(scores_table(test_events.column("transaction_id"), decisions), test_events)
-    bundle.metadata["test_metrics"] = report.to_dict()
+    bundle.metadata[TEST_METRICS] = report.to_dict()
     return TrainOutcome(bundle, report, xgb_config)

@@ -10,7 +10,8 @@ import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
-from tapewatch.monitor.evaluation import DEFAULT_FPR, evaluate
+from tapewatch.detect.scoring import DEFAULT_FPR
+from tapewatch.monitor.evaluation import evaluate
 
 F64 = npt.NDArray[np.float64]
 

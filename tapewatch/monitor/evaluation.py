@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tapewatch.detect.scoring import DEFAULT_FPR
 from tapewatch.monitor.metrics import (
     BoolArray,
     EpisodeOutcomes,
@@ -32,9 +33,6 @@ from tapewatch.monitor.metrics import (
     threshold_at_fpr,
 )
 from tapewatch.schema.enums import TYPOLOGIES, ManipulationType
-
-#: Default share of NONE events allowed at or above the headline threshold.
-DEFAULT_FPR = 0.005
 
 _TYPE_VALUES = pa.array([t.value for t in TYPOLOGIES], type=pa.string())
 _N_TYPES = len(TYPOLOGIES)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from tapewatch.errors import UserError
+
 
 def one_line(text: str) -> str:
     """Collapse a possibly multi-line message into one line."""
     return " ".join(text.split())
 
 
-class ContractError(Exception):
+class ContractError(UserError):
     """A whole file breaks the data contract: empty, unreadable, or missing a required column.
 
     ``str()`` is one line naming the file and the problem, e.g.

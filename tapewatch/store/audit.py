@@ -23,9 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tapewatch.store.models import AuditEntry
+from tapewatch.store.policy import RETENTION_YEARS
 
-#: the default (and the least) retention of audit entries
-RETENTION_YEARS = 5
 GENESIS = "0" * 64
 _PRUNE = "audit.prune"
 

@@ -11,8 +11,6 @@ from alembic import command
 from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-#: the SQLite file the commands use when no `--db` is given
-DEFAULT_DB = Path("tapewatch-data/tapewatch.db")
 
 
 def database_url(target: str | Path) -> str:

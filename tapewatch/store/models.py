@@ -12,6 +12,8 @@ import enum
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from tapewatch.store.policy import Role as Role
+
 
 class Base(DeclarativeBase):
     """Every table of the store."""
@@ -25,20 +27,6 @@ class CaseStatus(enum.StrEnum):
     ESCALATED = "ESCALATED"
     CLOSED_CONFIRMED = "CLOSED_CONFIRMED"
     CLOSED_DISMISSED = "CLOSED_DISMISSED"
-
-
-class Role(enum.StrEnum):
-    """What a user may do: a viewer reads, an analyst also reviews, an admin also changes
-    thresholds and models and manages users."""
-
-    VIEWER = "viewer"
-    ANALYST = "analyst"
-    ADMIN = "admin"
-
-    @property
-    def rank(self) -> int:
-        """Higher ranks may do everything lower ones may."""
-        return (Role.VIEWER, Role.ANALYST, Role.ADMIN).index(self)
 
 
 class AlertRecord(Base):

@@ -12,10 +12,39 @@ worth knowing when reading the tape:
   its last fill, or the last trade);
 - accounts that use self-trade prevention cancel their own resting orders (CANCELLED rows)
   right before an order of theirs would trade with them.
+
+Importing the package imports none of its modules: each name is loaded on first use.
 """
 
-from tapewatch.synth.config import AbuseMix, MarketConfig
-from tapewatch.synth.market import generate_market
-from tapewatch.synth.summary import TypologySummary, summarize
+from __future__ import annotations
 
-__all__ = ["AbuseMix", "MarketConfig", "TypologySummary", "generate_market", "summarize"]
+from typing import TYPE_CHECKING
+
+from tapewatch.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from tapewatch.synth.config import AbuseMix, MarketConfig
+    from tapewatch.synth.market import generate_market
+    from tapewatch.synth.summary import TypologySummary, summarize
+
+__all__ = [
+    "AbuseMix",
+    "MarketConfig",
+    "TypologySummary",
+    "generate_market",
+    "summarize",
+]
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "tapewatch.synth.config": (
+            "AbuseMix",
+            "MarketConfig",
+        ),
+        "tapewatch.synth.market": ("generate_market",),
+        "tapewatch.synth.summary": (
+            "TypologySummary",
+            "summarize",
+        ),
+    },
+)

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from hybrid import Hybrid
 from kit import same_alerts
+from servers import served_alerts, tapewatch_serve
 
 from tapewatch.engine.batch import score_events
 from tapewatch.engine.pipeline import Provenance
@@ -46,7 +47,7 @@ def test_stream_writes_the_same_alerts_as_score(setup: tuple[Path, pa.Table], so
     work, expected = setup
     name = source.split(":")[0]
     done = run(
-        ["stream", "--source", source, "--model", "model", "--store", f"{name}.db",
+        ["stream", "--source", source, "--model", "model", "--db", f"{name}.db",
          "--lake", f"{name}-lake", "--checkpoint-dir", f"{name}-ckpt",
          "--alerts-out", f"{name}-alerts.parquet", "--quiet"],
         work,
@@ -63,3 +64,22 @@ def test_an_unknown_source_is_one_clear_error(setup: tuple[Path, pa.Table]) -> N
     assert done.returncode == 2
     assert "unknown source 'kafka://x'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_serve_with_defaults_shows_what_stream_wrote_with_defaults(
+    setup: tuple[Path, pa.Table], tmp_path: Path
+) -> None:
+    work, expected = setup
+    done = run(
+        ["stream", "--source", f"file://{work / 'day.parquet'}", "--model", str(work / "model"),
+         "--quiet"],
+        tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = " ".join(done.stdout.split())
+    assert f"{expected.num_rows:,} alerts in tapewatch-data/tapewatch.db" in said
+    added = run(["users", "add", "ann", "--role", "analyst"], tmp_path)
+    assert added.returncode == 0, added.stderr
+    key = added.stdout.strip().splitlines()[-1]
+    with tapewatch_serve(cwd=tmp_path) as base:
+        assert served_alerts(base, key) == expected.num_rows > 0

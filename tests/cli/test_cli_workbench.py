@@ -6,13 +6,12 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pyarrow.parquet as pq
 import pytest
-from servers import free_port
+from servers import served_alerts, tapewatch_serve
 from workbench import Workbench
 
 
@@ -42,38 +41,12 @@ def test_serve_shows_the_scored_alerts_to_a_key_holder(scored: Path) -> None:
     assert added.returncode == 0, added.stderr
     key = added.stdout.strip().splitlines()[-1]
     assert key.startswith("tw_")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tapewatch.cli.app", "serve", "--db", "wb.db", "--lake", "lake",
-         "--port", str(port)],
-        cwd=scored, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"{base}/health")
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stderr.read() if server.stderr else ""
-                assert time.monotonic() < deadline, "the server did not come up"
-                time.sleep(0.2)
+    with tapewatch_serve("--db", "wb.db", "--lake", "lake", cwd=scored) as base:
+        health = httpx.get(f"{base}/health")
         assert health.json()["model_version"].startswith("tw-")
         assert httpx.get(f"{base}/api/v1/alerts").status_code == 401
         expected = pq.read_table(scored / "alerts.parquet").num_rows
-        seen, cursor = 0, None
-        while True:
-            params = {"limit": 500} | ({"cursor": cursor} if cursor else {})
-            page = httpx.get(f"{base}/api/v1/alerts", params=params, headers={"X-API-Key": key})
-            seen += len(page.json()["items"])
-            cursor = page.json()["next_cursor"]
-            if not cursor:
-                break
-        assert seen == expected
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        assert served_alerts(base, key) == expected
 
 
 def test_audit_log_verify_finds_an_edited_entry(scored: Path) -> None:

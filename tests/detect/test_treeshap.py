@@ -83,4 +83,4 @@ def test_the_detector_s_exact_contributions_are_xgboost_s(
     matrix = xgb.DMatrix(detector._select(rows[:50]), feature_names=list(detector.features))
     want = detector.screen.predict(matrix, pred_contribs=True)[:, :-1]
     np.testing.assert_allclose(got[:, detector._columns], want, rtol=0, atol=1e-5)
-    assert (detector._shap_tables(detector.screen) is None) == (max_values is not None)
+    assert (detector._shap_tables() is None) == (max_values is not None)

@@ -65,7 +65,7 @@ def tapewatch(*args: str | Path | int, cwd: Path) -> subprocess.Popen[str]:
 def stream_args(url: str, model: Path, partitions: str, name: str) -> list[str | Path]:
     return [
         "stream", "--source", url, "--model", model, "--partitions", partitions,
-        "--store", f"{name}.db", "--lake", f"{name}-lake", "--checkpoint-dir", f"{name}-ckpt",
+        "--db", f"{name}.db", "--lake", f"{name}-lake", "--checkpoint-dir", f"{name}-ckpt",
         "--checkpoint-seconds", "0.2", "--batch-events", "500", "--max-idle", "3",
         "--alerts-out", f"{name}.parquet", "--quiet",
     ]  # fmt: skip
