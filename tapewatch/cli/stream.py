@@ -80,6 +80,7 @@ def stream(
     quiet: Quiet = False,
 ) -> None:
     """Score events as they arrive; persist alerts and scores; checkpoint to survive crashes."""
+    from tapewatch.engine.alert_process import AlertProcess
     from tapewatch.engine.checkpoint import CheckpointStore
     from tapewatch.engine.heap import freeze_loaded
     from tapewatch.engine.pipeline import Provenance, ScoringPipeline
@@ -96,6 +97,7 @@ def stream(
     if metrics_port is not None:
         metrics.serve(metrics_port)
     alert_store = open_store(db, bundle, model)
+    alert_process = AlertProcess(model, db, pipeline.provenance, explain)
     worker = StreamWorker(
         src,
         pipeline,
@@ -108,12 +110,14 @@ def stream(
         max_idle_seconds=max_idle,
         metrics=metrics,
         on_ready=freeze_loaded,
+        alert_process=alert_process,
     )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())  # drain the current batch, then stop
     out = console()
-    summary = run_worker(worker, stop, src, quiet=quiet, out=out)
+    with alert_process:
+        summary = run_worker(worker, stop, src, quiet=quiet, out=out)
     metrics.set_lag(src.lag())
     src.close()
     if alerts_out is not None:

@@ -195,66 +195,71 @@ class ScoringPipeline:
 
     def alert_table(self, alerts: list[Alert]) -> pa.Table:
         """Alerts in the contract's columns, explained, ordered by start time and id."""
-        if not alerts:
-            return NO_ALERTS
-        alerts = sorted(alerts, key=lambda a: (a.start_us, a.alert_id))
-        texts, tops = self._explain(alerts)
-        prov = self.provenance
-        n = len(alerts)
-        return pa.Table.from_arrays(
-            [
-                pa.array([a.alert_id for a in alerts], pa.string()),
-                pa.array([a.trader_id for a in alerts], pa.string()),
-                pa.array([a.instrument_id for a in alerts], pa.string()),
-                pa.array([a.typology for a in alerts], pa.string()),
-                pa.array([a.score for a in alerts], pa.float64()),
-                pa.array([a.start_us for a in alerts], pa.int64()).cast(TIMESTAMP),
-                pa.array([a.end_us for a in alerts], pa.int64()).cast(TIMESTAMP),
-                pa.array([a.transaction_ids for a in alerts], pa.list_(pa.string())),
-                pa.array(texts, pa.string()),
-                pa.array(tops, pa.string()),
-                pa.array([prov.model_version] * n, pa.string()),
-                pa.array([prov.config_hash] * n, pa.string()),
-                pa.array([prov.input_hash] * n, pa.string()),
-                pa.array([detector_label(a.known, a.novel) for a in alerts], pa.string()),
-                pa.array([sorted(a.rule_hits) for a in alerts], pa.list_(pa.string())),
-            ],
-            schema=ALERT_SCHEMA,
-        )
+        return alert_table(self.model, self.provenance, alerts)
 
-    def _explain(self, alerts: list[Alert]) -> tuple[list[str], list[str]]:
-        keys = [a.key for a in alerts if a.key is not None]
-        if not keys:
-            return [], []
-        rows = np.vstack([k.features for k in keys])
-        contributions = self.model.detector.contributions(
-            rows, exact=self.model.scoring.explanation == "treeshap"
+
+def alert_table(model: ModelBundle, provenance: Provenance, alerts: list[Alert]) -> pa.Table:
+    """Alerts in the contract's columns, explained by `model`, ordered by start time and id."""
+    if not alerts:
+        return NO_ALERTS
+    alerts = sorted(alerts, key=lambda a: (a.start_us, a.alert_id))
+    texts, tops = _explain(model, alerts)
+    n = len(alerts)
+    return pa.Table.from_arrays(
+        [
+            pa.array([a.alert_id for a in alerts], pa.string()),
+            pa.array([a.trader_id for a in alerts], pa.string()),
+            pa.array([a.instrument_id for a in alerts], pa.string()),
+            pa.array([a.typology for a in alerts], pa.string()),
+            pa.array([a.score for a in alerts], pa.float64()),
+            pa.array([a.start_us for a in alerts], pa.int64()).cast(TIMESTAMP),
+            pa.array([a.end_us for a in alerts], pa.int64()).cast(TIMESTAMP),
+            pa.array([a.transaction_ids for a in alerts], pa.list_(pa.string())),
+            pa.array(texts, pa.string()),
+            pa.array(tops, pa.string()),
+            pa.array([provenance.model_version] * n, pa.string()),
+            pa.array([provenance.config_hash] * n, pa.string()),
+            pa.array([provenance.input_hash] * n, pa.string()),
+            pa.array([detector_label(a.known, a.novel) for a in alerts], pa.string()),
+            pa.array([sorted(a.rule_hits) for a in alerts], pa.list_(pa.string())),
+        ],
+        schema=ALERT_SCHEMA,
+    )
+
+
+def _explain(model: ModelBundle, alerts: list[Alert]) -> tuple[list[str], list[str]]:
+    keys = [a.key for a in alerts if a.key is not None]
+    if not keys:
+        return [], []
+    rows = np.vstack([k.features for k in keys])
+    contributions = model.detector.contributions(
+        rows, exact=model.scoring.explanation == "treeshap"
+    )
+    k = model.scoring.top_features
+    anomaly = model.anomaly
+    texts: list[str] = []
+    tops: list[str] = []
+    for alert, key, contrib in zip(alerts, keys, contributions, strict=True):
+        reasons = top_reasons(key.features, contrib, k, key.usual)
+        unusual = (
+            anomaly_reasons(key.features, key.ae_errors, anomaly.columns, 3, key.usual)
+            if anomaly is not None and key.ae_errors is not None
+            else []
         )
-        k = self.model.scoring.top_features
-        anomaly = self.model.anomaly
-        texts: list[str] = []
-        tops: list[str] = []
-        for alert, key, contrib in zip(alerts, keys, contributions, strict=True):
-            reasons = top_reasons(key.features, contrib, k, key.usual)
-            unusual = (
-                anomaly_reasons(key.features, key.ae_errors, anomaly.columns, 3, key.usual)
-                if anomaly is not None and key.ae_errors is not None
-                else []
+        texts.append(
+            explanation_text(
+                alert.typology,
+                alert.score,
+                len(alert.transaction_ids),
+                reasons,
+                detected_by=detector_label(alert.known, alert.novel),
+                ae_score=key.ae_score,
+                unusual=unusual,
+                rules=[r.replace("_", " ") for r in sorted(alert.rule_hits)],
             )
-            texts.append(
-                explanation_text(
-                    alert.typology,
-                    alert.score,
-                    len(alert.transaction_ids),
-                    reasons,
-                    detected_by=detector_label(alert.known, alert.novel),
-                    ae_score=key.ae_score,
-                    unusual=unusual,
-                    rules=[r.replace("_", " ") for r in sorted(alert.rule_hits)],
-                )
-            )
-            tops.append(reasons_json(reasons + unusual))
-        return texts, tops
+        )
+        tops.append(reasons_json(reasons + unusual))
+    return texts, tops
 
 
 def _flagged_events(

@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from tapewatch.detect.alerts import Alert
+from tapewatch.engine.alert_process import AlertProcess
 from tapewatch.engine.checkpoint import Checkpoint, CheckpointStore
 from tapewatch.engine.defaults import BATCH_EVENTS, BATCH_MS, CHECKPOINT_SECONDS
 from tapewatch.engine.pipeline import FrozenState, ScoringPipeline
@@ -121,6 +122,9 @@ class StreamWorker:
     on_batch: Callable[[StreamMetrics], None] | None = None
     #: called once the worker has restored and warmed up, before it reads
     on_ready: Callable[[], None] | None = None
+    #: explains and stores closed alerts in a process of its own (None: the writer thread
+    #: of this process does it, and the batches behind wait for the interpreter lock)
+    alert_process: AlertProcess | None = None
 
     _positions: dict[str, str] = field(default_factory=dict, init=False)
     _segment: int = field(default=0, init=False)
@@ -284,14 +288,17 @@ class StreamWorker:
         )
 
     def _persist(self, alerts: list[Alert]) -> int:
-        """Hand closed alerts to the writer thread, which explains and stores them; how
-        many. Explaining takes milliseconds an alert (exact TreeSHAP), which the batches
-        behind it would otherwise wait for. The writer takes its work in order, so every
-        alert handed over before a checkpoint is stored before that checkpoint lands, and
-        the source is acknowledged only after that."""
+        """Hand closed alerts to the alert process (or the writer thread), which explains
+        and stores them; how many. Explaining is Python work that the batches behind it
+        would otherwise wait for. Both take their work in order, and a checkpoint lands
+        only once every alert handed over before it is stored, so the source is
+        acknowledged only after that."""
         if not alerts:
             return 0
-        self._alert_writes.append(self._writer_thread().submit(self._store_alerts, alerts))
+        if self.alert_process is not None:
+            self.alert_process.submit(alerts)
+        else:
+            self._alert_writes.append(self._writer_thread().submit(self._store_alerts, alerts))
         return len(alerts)
 
     def _store_alerts(self, alerts: list[Alert]) -> None:
@@ -348,7 +355,10 @@ class StreamWorker:
             write.result()  # fails the checkpoint, so nothing it covers is acknowledged
         # the alerts persisted so far (those of the checkpoint's batches among them) are
         # made durable before the checkpoint that covers them
-        self.store.sync()
+        if self.alert_process is not None:
+            self.alert_process.flush()
+        else:
+            self.store.sync()
         parts = [block.result() for block in blocks]  # done: handed over before this
         if self.lake is not None and parts:
             self.lake.write(parts, segment)
