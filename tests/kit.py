@@ -1,6 +1,12 @@
-"""Test kit: small event tables built to order (stubs, not mocks)."""
+"""Test kit: small event tables built to order (stubs, not mocks), and the command line
+run as a user runs it."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -9,6 +15,19 @@ from tapewatch.schema.columns import ALERT_SCHEMA, EVENT_SCHEMA
 
 T0_US = 1_772_443_800_000_000  # 2026-03-02 09:30:00 UTC
 STATUSES = np.array(["NEW", "MODIFIED", "CANCELLED", "EXECUTED"])
+
+
+def tapewatch(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the tapewatch command line in a fresh process, wide enough not to wrap."""
+    return subprocess.run(
+        [sys.executable, "-m", "tapewatch.cli.app", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "COLUMNS": "400"},
+    )
 
 
 def random_events(

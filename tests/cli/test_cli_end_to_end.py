@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from kit import tapewatch
 
 from tapewatch.schema.columns import ALERT_SCHEMA, SCORE_SCHEMA
-
-
-def tapewatch(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the tapewatch command line in a fresh process."""
-    return subprocess.run(
-        [sys.executable, "-m", "tapewatch.cli.app", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

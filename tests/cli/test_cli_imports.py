@@ -70,18 +70,18 @@ def test_scoring_loads_no_training_library(scoring_setup: Path, command: str) ->
 
 def test_serving_loads_no_training_library(scoring_setup: Path) -> None:
     probe = (
-        "import sys; from pathlib import Path\n"
+        "import json, sys; from pathlib import Path\n"
         "from tapewatch.api.app import create_app\n"
         "from tapewatch.api.service import ServiceSettings\n"
         "app = create_app(ServiceSettings(db='serve.db', lake=None, model_dir=Path('model')))\n"
         "app.state.service.prepare()\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules}))\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=scoring_setup, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    modules = set(eval(done.stdout.strip().splitlines()[-1]))  # noqa: S307 - our own print
+    modules = set(json.loads(done.stdout.strip().splitlines()[-1]))
     assert {"fastapi", "onnxruntime"} <= modules
     assert not modules & set(TRAINING_ONLY)

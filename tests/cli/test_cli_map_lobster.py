@@ -4,9 +4,6 @@ its day and instrument, and the order book beside it the bid and ask."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,6 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import typer
+from kit import tapewatch
 from typer.testing import CliRunner
 
 from tapewatch.cli import map as map_cmd
@@ -44,19 +42,6 @@ QUOTES = [
     (100.0, 100.0, 100.1, 50.0),
     (100.0, 100.0, 100.1, 30.0),
 ]
-
-
-def tapewatch(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the tapewatch command line in a fresh process, wide enough not to wrap."""
-    return subprocess.run(
-        [sys.executable, "-m", "tapewatch.cli.app", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "COLUMNS": "400"},
-    )
 
 
 def write_pair(directory: Path, message: str = MESSAGE, book: str | None = BOOK) -> Path:

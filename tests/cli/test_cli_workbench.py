@@ -4,22 +4,14 @@ audit log."""
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pyarrow.parquet as pq
 import pytest
+from kit import tapewatch
 from servers import served_alerts, tapewatch_serve
 from workbench import Workbench
-
-
-def tapewatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tapewatch.cli.app", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
