@@ -1,9 +1,9 @@
 """An XGBoost tree ensemble as flat arrays, evaluated by a compiled kernel.
 
-Every call into XGBoost's predictor costs about 60-90 µs before the first tree (the
-proxy matrix, the configuration, the thread pool), and the screen's early exits make up
-to five calls a batch: for the few events of a paced stream or an API request that was
-most of the model's cost. Here the trees are read once from the booster's own JSON dump
+Every call into XGBoost's predictor has a fixed cost before the first tree (the proxy
+matrix, the configuration, the thread pool), and the screen's early exits make up to five
+calls a batch: for the few events of a paced stream or an API request that was most of
+the model's cost. Here the trees are read once from the booster's own JSON dump
 into node arrays, and one numba kernel walks them, early exits included, in a single
 call that releases the GIL. Its traversal is XGBoost's (a missing value takes the
 node's default branch, otherwise `value < condition` goes left) and it adds the leaves
@@ -291,8 +291,8 @@ def _walk(
             split = nodes[node, 2]
             v = x[rows[i], split & FEATURE_BITS]
             # right when at or above the split, or missing and sent right by default, as
-            # a number indexing the children: a conditional here compiled to branches
-            # (the screen's cascade took 1.31 µs a row, this 1.01)
+            # a number indexing the children: a conditional here compiled to branches,
+            # mispredicted on every other split
             right = np.int64((v >= conditions[node, 3]) | ((v != v) & (split >= 0)))
             at[i] = nodes[node, right]
 

@@ -43,8 +43,9 @@ class ScoringConfig:
     #: flagged events of one trader, instrument and typology closer than this form one alert
     alert_gap_seconds: float = 60.0
     #: ensemble score = w * xgb_score + (1 - w) * ae_score, when the model has an autoencoder;
-    #: the seed design's 0.6 cost 1-15 points of episode recall on known typologies at 0.5 %
-    #: FPR and caught no more of two typologies the supervised model never saw (benchmarks/withheld.py, docs/PERFORMANCE.md)
+    #: the seed design's 0.6 lost episode recall on known typologies and caught no more of
+    #: two typologies the supervised model never saw (benchmarks/withheld.py,
+    #: docs/PERFORMANCE.md)
     ensemble_weight: float = 0.9
     #: the ensemble's alert thresholds, set in training like alert_threshold (None: no
     #: autoencoder, the supervised score alone decides)
@@ -54,7 +55,7 @@ class ScoringConfig:
     novelty_level: float = 0.99
     #: features reported per alert
     top_features: int = 5
-    #: "treeshap" (exact, about 1-3 ms an alert) or "saabas" (path attribution, ~50x cheaper)
+    #: "treeshap" (exact) or "saabas" (path attribution, an approximation, cheaper)
     explanation: str = "treeshap"
 
     @property

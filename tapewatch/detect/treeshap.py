@@ -5,9 +5,9 @@ leaf's path features the row agrees with (follows the path's way at every split 
 feature). A path has at most `depth` distinct features, so each leaf has at most
 2 ** depth such patterns: their contributions are computed once, when the model is read,
 and explaining a row is then one table look-up per leaf. The result is XGBoost's
-`pred_contribs` (the same algorithm, the same cover fractions) at about a tenth of the
-cost for trees of depth 6 (0.16 against 1.8 ms a row, measured on the demo's screen);
-deeper trees make the tables too large, and XGBoost serves them.
+`pred_contribs` (the same algorithm, the same cover fractions) at a fraction of the cost
+for trees of depth 6 (docs/PERFORMANCE.md); deeper trees make the tables too large, and
+XGBoost serves them.
 
 Yang, "Fast TreeSHAP: Accelerating SHAP Value Computation for Trees", 2021.
 """
@@ -28,7 +28,7 @@ from tapewatch.detect.forest import BLOCK_ROWS, F32, FEATURE_BITS, I32, I64, For
 MAX_TABLE_VALUES = 16_000_000
 #: a leaf's entries are padded to this many features (zeros, added to feature 0) where its
 #: forest is no deeper: a loop of fixed length, unrolled, no branch mispredicted on a
-#: leaf's own count (0.220 -> 0.164 ms a row on the demo's screen, with the narrow types)
+#: leaf's own count
 UNROLLED = 6
 #: feature numbers are stored in a byte
 MAX_FEATURES = 256

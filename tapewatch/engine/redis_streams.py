@@ -168,8 +168,8 @@ class RedisSource:
 
     def __init__(self, url: str, partitions: Sequence[int], group: str, consumer: str) -> None:
         self.target = connect(url)
-        # XREADGROUP's reply as Redis sends it: redis-py would build a dict per entry
-        # (about 1 µs an event), for the one field read here
+        # XREADGROUP's reply as Redis sends it: redis-py would build a dict per entry,
+        # for the one field read here
         self.target.client.set_response_callback("XREADGROUP", _as_sent)
         self.group = group
         self.consumer = consumer

@@ -77,8 +77,7 @@ def empty_chunk(source: str) -> Chunk:
 
 #: rows read from a file at a time, on a thread of their own a block or two ahead; a paced
 #: replay reads smaller blocks, because what the read holds the GIL for holds up every
-#: event due meanwhile (Parquet, measured: 65,536 rows 6-34 ms, 8,192 rows 0.8 ms, 2,048
-#: rows 0.3 ms)
+#: event due meanwhile
 BLOCK = 65_536
 PACED_BLOCK = 4_096
 
@@ -185,8 +184,8 @@ class FileSource:
                     return None
                 if not self._start_ns:
                     # the replay starts once its first rows are read, not while the file
-                    # is opened (a row group is read whole: 50-100 ms for 600,000 rows,
-                    # which every event due meanwhile would wait for)
+                    # is opened (a row group is read whole, which every event due
+                    # meanwhile would wait for)
                     self._start_ns = time.monotonic_ns()
             raw = self._pending
             if self._row >= self._skip:

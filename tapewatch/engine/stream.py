@@ -47,16 +47,14 @@ IDLE_POLL_SECONDS = 0.05
 #: the checkpoint writer's sleep after each millisecond of pickling the state: scoring
 #: waits about a millisecond at most for the GIL (`FrozenState.write_to`)
 PICKLE_PAUSE_SECONDS = 0.0001
-#: lake batches freed between two such pauses (about 0.5 ms of freeing)
+#: lake batches freed between two such pauses
 RELEASE_TABLES = 16
 #: how long a thread may hold the GIL while another waits for it (Python's default is
 #: 5 ms): when scoring lets go of the GIL for a moment (a model call), the writer thread
 #: would otherwise keep it for that long
 GIL_SWITCH_SECONDS = 0.0005
 #: lake batches the writer combines into one table at a time: a checkpoint's segment is
-#: then tens of tables, not thousands (combining 4,167 batches of 12 events at once took
-#: 160 ms and held the GIL for up to 4 ms at a stretch; 64 at a time take 0.4 ms of CPU
-#: and held a thread sleeping beside them up 1.8 ms at most)
+#: then tens of tables, not thousands, and no one combine holds the GIL for long
 COMBINE_TABLES = 64
 #: lake batches of this many events on average are not combined
 LARGE_LAKE_BATCH = 1_000
@@ -399,8 +397,7 @@ def _yield_to_scoring() -> None:
 def _combined(parts: list[pa.Table]) -> pa.Table:
     """Lake batches as one table: small batches copied into single chunks (a segment of
     thousands of tiny chunks is slow to write), large ones left as they are (writing the
-    segment copies every row anyway; copying them here too cost 0.17 s of CPU over the
-    ~1 % day's 1,000,000 events)."""
+    segment copies every row anyway)."""
     table = concat_tables(parts)
     if table.num_rows < LARGE_LAKE_BATCH * len(parts):
         table = table.combine_chunks()
@@ -410,8 +407,8 @@ def _combined(parts: list[pa.Table]) -> pa.Table:
 
 def _release_gradually(parts: list[pa.Table]) -> None:
     """Drop a checkpoint's lake batches a few at a time, pausing in between. A segment
-    holds a table per scored batch (about a thousand at 10,000 events/s); freeing them
-    all at once held the GIL for 25-50 ms, and every batch behind waited."""
+    holds a table per scored batch; freeing them all at once holds the GIL long enough
+    for every batch behind to wait."""
     while parts:
         del parts[-RELEASE_TABLES:]
         time.sleep(PICKLE_PAUSE_SECONDS)

@@ -112,7 +112,7 @@ BOOLEAN_COLUMNS = ("is_algo_trade", "is_hft", "is_manipulation")
 def has_column(table: pa.Table, name: str) -> bool:
     """Whether a table (with unique column names) has a column of this name."""
     # the schema's index, not `name in table.column_names`: that builds the list of all
-    # the names, 6-7 µs a call, which a small batch's hot path pays dozens of times
+    # the names on every call, which a small batch's hot path pays dozens of times
     return bool(table.schema.get_field_index(name) >= 0)
 
 

@@ -88,9 +88,7 @@ class ScoredLake:
         only its own staging directory and the files it renames into place)."""
         if not parts:
             return 0
-        # not combined first: the take below copies every row into place anyway (with a
-        # combine before it, the final segment of a stream over the ~1 % day took 1.05 s
-        # of CPU to write, without it 0.73)
+        # not combined first: the take below copies every row into place anyway
         table = concat_tables(parts)
         staging = self.root / f".staging-{segment:010d}"
         shutil.rmtree(staging, ignore_errors=True)
@@ -98,9 +96,9 @@ class ScoredLake:
         # the date and instrument are in the path (hive partitioning), not in the files
         data = table.drop_columns(["instrument_id"])
         order, partitions = _partitions(table)
-        # one take in partition order, then a slice per partition: a take per partition
-        # cost 128 ms for 500,000 events, this 90 (and lets go of the GIL as it goes); a
-        # file must be one row group, so the take's result is one chunk (as it comes)
+        # one take in partition order, then a slice per partition, cheaper than a take
+        # per partition (and it lets go of the GIL as it goes); a file must be one row
+        # group, so the take's result is one chunk (as it comes)
         ordered = data.take(order).combine_chunks()
         offset = 0
         for date, instrument, size in partitions:
