@@ -3,8 +3,8 @@
 Explaining an alert (TreeSHAP, its text) and writing it to the store is Python work that
 holds the interpreter lock; on the scoring process's writer thread it made every batch
 behind it wait for the lock, most of all in an alert storm. Here a child process, at the
-lowest CPU priority, does it: the scoring process only sends it the closed alerts, in
-order, over a pipe, and scores on whatever the child is doing.
+lowest CPU priority, does it: the scoring process only queues the closed alerts for it,
+in order, and scores on whatever the child is doing.
 
 `flush` returns once every alert sent before it is explained and durably stored: a
 checkpoint calls it before it lands, so a source is never acknowledged for alerts that

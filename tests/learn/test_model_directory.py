@@ -38,6 +38,35 @@ def test_save_and_load_round_trip_gives_identical_scores(tmp_path: Path) -> None
     assert np.array_equal(model.detector.score(x), again.detector.score(x))
 
 
+def test_a_saved_model_scores_from_its_forest_files_without_its_boosters(
+    tmp_path: Path,
+) -> None:
+    model = load_model(FIXTURE)  # format 1 without forest files: read through XGBoost
+    save_model(model, tmp_path / "copy")
+    assert {"screen.forest.npz", "typology.forest.npz"} <= {
+        p.name for p in (tmp_path / "copy").iterdir()
+    }
+    again = load_model(tmp_path / "copy")
+    x = compute_features_table(random_events(1000, seed=6), model.feature_config)
+    scores, typologies = again.detector.score(x), again.detector.typology(x)
+    # the boosters themselves were never read
+    assert again.detector.screen_ is None
+    assert again.detector.typology_ is None
+    assert np.array_equal(scores, model.detector.score(x))
+    assert np.array_equal(typologies, model.detector.typology(x))
+
+
+def test_a_forest_file_of_another_booster_is_not_used(tmp_path: Path) -> None:
+    model = load_model(FIXTURE)
+    save_model(model, tmp_path / "copy")
+    # the typology's trees where the screen's belong: their hash names another booster
+    shutil.copy(tmp_path / "copy" / "typology.forest.npz", tmp_path / "copy" / "screen.forest.npz")
+    again = load_model(tmp_path / "copy")
+    x = compute_features_table(random_events(1000, seed=7), model.feature_config)
+    assert np.array_equal(again.detector.score(x), model.detector.score(x))
+    assert again.detector.screen_ is not None  # the screen was read from its booster
+
+
 def test_a_directory_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelFormatError, match="not a tapewatch model directory"):
         load_model(tmp_path)
