@@ -204,7 +204,9 @@ def _decay(dt: float, tau: float) -> float:
 
 @njit(cache=True)
 def _ratio(num: float, den: float) -> float:
-    if den <= 1e-12:
+    # undefined only without a denominator at all: a floor in the data's own units (a
+    # quantity, a price) would make the same market undefined at one scale and not another
+    if not den > 0.0:
         return np.nan
     return num / den
 
@@ -537,7 +539,12 @@ def compute_features(  # type: ignore[no-untyped-def]  # noqa: C901
                     _level_add(level_price, level_count, k, s, orders[o, O_PRICE], -1.0)
                 else:
                     orders[o, O_OPEN_QTY] = remaining
-        traders[k, T_OPEN_QTY_BUY + s] = max(0.0, traders[k, T_OPEN_QTY_BUY + s])
+        # a side with no open order has no open quantity: what a running sum of fractional
+        # quantities leaves behind is rounding, not an order
+        if traders[k, T_OPEN_CNT_BUY + s] <= 0.0:
+            traders[k, T_OPEN_QTY_BUY + s] = 0.0
+        else:
+            traders[k, T_OPEN_QTY_BUY + s] = max(0.0, traders[k, T_OPEN_QTY_BUY + s])
 
         # ---- executions: market and network state ----
         p = pair_slot[i]
