@@ -48,22 +48,14 @@ def changed(base: npt.NDArray[np.float32], other: npt.NDArray[np.float32]) -> di
 scales = st.sampled_from([0.01, 0.37, 10.0, 100.0, 1000.0])
 
 
+@pytest.mark.parametrize("columns", [PRICES, QUANTITIES], ids=["prices", "quantities"])
 @settings(max_examples=6, deadline=None)
 @given(factor=scales)
-def test_prices_in_other_units_give_the_same_features(
-    day: tuple[pa.Table, npt.NDArray[np.float32]], factor: float
+def test_prices_or_quantities_in_other_units_give_the_same_features(
+    day: tuple[pa.Table, npt.NDArray[np.float32]], columns: tuple[str, ...], factor: float
 ) -> None:
     events, base = day
-    assert changed(base, compute_features_table(scaled(events, PRICES, factor))) == {}
-
-
-@settings(max_examples=6, deadline=None)
-@given(factor=scales)
-def test_quantities_in_other_units_give_the_same_features(
-    day: tuple[pa.Table, npt.NDArray[np.float32]], factor: float
-) -> None:
-    events, base = day
-    assert changed(base, compute_features_table(scaled(events, QUANTITIES, factor))) == {}
+    assert changed(base, compute_features_table(scaled(events, columns, factor))) == {}
 
 
 def test_the_check_sees_a_feature_in_the_data_units(
