@@ -16,6 +16,7 @@ import re
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from demo_model import demo_model_dir
 from report import print_table
 
 #: the script `make install` puts beside this interpreter, as a user runs it
-TAPEWATCH = [str(Path(os.sys.executable).with_name("tapewatch"))]
+TAPEWATCH = [str(Path(sys.executable).with_name("tapewatch"))]
 
 
 def timed(args: list[str], cwd: Path, *, one_core: bool = False) -> tuple[float, str]:
