@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/cli.py
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/detection.py
+	$(BIN)/python benchmarks/transfer.py
 	$(BIN)/python benchmarks/anonymous.py
 	$(BIN)/python benchmarks/withheld.py
 	$(BIN)/python benchmarks/stream.py
