@@ -98,7 +98,8 @@ class SupervisedDetector:
         self._base: float | None = None
         #: each booster's trees, by booster file name (read or built on first use)
         self._forests: dict[str, Forest] = {}
-        self._shap: dict[str, ShapTables | None] = {}
+        #: the screen's TreeSHAP tables, once built (None inside: too large to build)
+        self._shap: tuple[ShapTables | None] | None = None
 
     def _forest(self, name: str) -> Forest:
         """A booster's trees as the compiled kernel walks them (built on first use)."""
@@ -109,10 +110,10 @@ class SupervisedDetector:
 
     def _shap_tables(self) -> ShapTables | None:
         """The screen's TreeSHAP tables (built on first use), None when too large."""
-        if SCREEN_FILE not in self._shap:
+        if self._shap is None:
             forest = self._forest(SCREEN_FILE)
-            self._shap[SCREEN_FILE] = ShapTables.build(forest) if forest.n_groups == 1 else None
-        return self._shap[SCREEN_FILE]
+            self._shap = (ShapTables.build(forest) if forest.n_groups == 1 else None,)
+        return self._shap[0]
 
     def _select(self, features: F32) -> F32:
         """The model's columns of full feature rows."""
@@ -134,7 +135,7 @@ class SupervisedDetector:
 
         Both boosters early-stop on the validation rows.
         """
-        self._forests, self._shap, self._base = {}, {}, None
+        self._forests, self._shap, self._base = {}, None, None
         cfg = self.config
         weights = class_weights(classes, cfg.weight_power)
         is_abuse, valid_is_abuse = classes != NONE_CLASS, valid_classes != NONE_CLASS

@@ -17,9 +17,8 @@ from tapewatch.learn.registry import save_model
 #: libraries only training needs: scoring reads the model directory without them
 TRAINING_ONLY = ("torch", "xgboost", "sklearn", "optuna")
 
-#: runs the command line in-process, then prints the top-level modules it loaded
-PROBE = """
-import json, sys
+#: runs the command line in-process with the arguments given as JSON
+CLI = """
 from tapewatch.cli.app import main
 sys.argv = ["tapewatch", *json.loads(sys.argv[1])]
 try:
@@ -27,14 +26,23 @@ try:
 except SystemExit as exc:
     if exc.code not in (0, None):
         raise
-print("\\nMODULES " + json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
 """
+#: opens the service on the model directory `model`, as `tapewatch serve` does
+SERVICE = """
+from pathlib import Path
+from tapewatch.api.app import create_app
+from tapewatch.api.service import ServiceSettings
+app = create_app(ServiceSettings(db="serve.db", lake=None, model_dir=Path("model")))
+app.state.service.prepare()
+"""
+#: printed last: the top-level modules the code before it loaded
+MODULES = 'print("\\nMODULES " + json.dumps(sorted({m.split(".")[0] for m in sys.modules})))'
 
 
-def loaded(args: list[str], cwd: Path) -> set[str]:
-    """The top-level modules `tapewatch ARGS` loaded."""
+def loaded(code: str, cwd: Path, args: list[str] | None = None) -> set[str]:
+    """The top-level modules a fresh interpreter loaded running `code` (with `args`)."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args)],
+        [sys.executable, "-c", f"import json, sys\n{code}\n{MODULES}", json.dumps(args or [])],
         cwd=cwd, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -50,7 +58,7 @@ def scoring_setup(hybrid: Hybrid, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 def test_help_loads_no_numerical_library(tmp_path: Path) -> None:
-    modules = loaded(["--help"], tmp_path)
+    modules = loaded(CLI, tmp_path, ["--help"])
     assert "typer" in modules
     assert not modules & {"numpy", "pyarrow", "numba", "sqlalchemy", *TRAINING_ONLY}
 
@@ -63,25 +71,12 @@ def test_scoring_loads_no_training_library(scoring_setup: Path, command: str) ->
         "stream": ["stream", "--source", "file://day.parquet", "--model", "model",
                    "--db", "stream.db", "--quiet"],
     }[command]  # fmt: skip
-    modules = loaded(args, scoring_setup)
+    modules = loaded(CLI, scoring_setup, args)
     assert {"numpy", "pyarrow", "onnxruntime"} <= modules  # it did score
     assert not modules & set(TRAINING_ONLY)
 
 
 def test_serving_loads_no_training_library(scoring_setup: Path) -> None:
-    probe = (
-        "import json, sys; from pathlib import Path\n"
-        "from tapewatch.api.app import create_app\n"
-        "from tapewatch.api.service import ServiceSettings\n"
-        "app = create_app(ServiceSettings(db='serve.db', lake=None, model_dir=Path('model')))\n"
-        "app.state.service.prepare()\n"
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=scoring_setup, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    modules = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    modules = loaded(SERVICE, scoring_setup)
     assert {"fastapi", "onnxruntime"} <= modules
     assert not modules & set(TRAINING_ONLY)
